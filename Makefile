@@ -1,0 +1,31 @@
+# The two commands a newcomer needs:  make run   ·   make test
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: run test install bench lint clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+## make run: install, migrate, load demo data and metrics (first time only), serve on 127.0.0.1:$(PORT)
+run: install
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py demo_setup --port $(PORT)
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+## make test: the whole suite on the embedded default (SQLite, Celery in-process)
+test: install
+	$(PY) -m pytest -m "not celery_worker" -q
+
+## make bench: the benchmarks on PostgreSQL (see BENCHMARKS.md)
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles

@@ -1,0 +1,16 @@
+from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
+from django.http import HttpRequest
+
+
+class LoginRequiredMiddleware(DjangoLoginRequired):
+    """Every page needs a login, except views marked @login_not_required.
+
+    The API is left to DRF: a token-authenticated request has no session user when middleware
+    runs, and API clients want a 401/403, not a redirect to the login form. DRF's default
+    permission (IsAuthenticated) guards it instead.
+    """
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        if request.path_info.startswith("/api/"):
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)

@@ -1,0 +1,71 @@
+"""Prepare the embedded demo for `make run`: demo users, demo data and metrics, once.
+
+A second run finds them and only prints the logins, so it starts in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command, get_commands
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.models import Account
+
+# username, group, full name. The passwords are generated per installation and kept in
+# CREDENTIALS_FILE (git-ignored), never in the repository.
+DEMO_USERS = (
+    ("marketing", "marketing", "Maya Marketer"),
+    ("sales", "sales", "Sam Seller"),
+    ("executive", "executive", "Eve Executive"),
+    ("admin", "admin", "Ada Admin"),
+)
+CREDENTIALS_FILE = Path(settings.BASE_DIR) / ".demo-logins.json"
+
+
+class Command(BaseCommand):
+    help = "Create demo users, demo data and metrics if missing, then print the URL and logins."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--accounts", type=int, default=300)
+
+    def handle(self, *args, port: int, accounts: int, **options) -> None:
+        if settings.PRODUCTION:
+            raise CommandError("demo_setup creates users with known passwords; it refuses to run in production.")
+        passwords = self._users()
+        if not Account.objects.exists():
+            self.stdout.write("Loading demo data (first run only)…")
+            call_command("seed_demo", accounts=accounts, stdout=self.stdout)
+        if "compute_metrics" in get_commands():
+            from metrics.models import AccountSnapshot
+
+            if not AccountSnapshot.objects.exists():
+                self.stdout.write("Computing 90 days of metrics (first run only)…")
+                call_command("compute_metrics", days=90, stdout=self.stdout)
+        self.stdout.write(self.style.SUCCESS(f"\nABM dashboard: http://127.0.0.1:{port}/"))
+        self.stdout.write("Demo logins (username / password):")
+        for username, group, _ in DEMO_USERS:
+            self.stdout.write(f"  {group:<10} {username} / {passwords[username]}")
+        self.stdout.write("")
+
+    def _users(self) -> dict[str, str]:
+        stored = json.loads(CREDENTIALS_FILE.read_text()) if CREDENTIALS_FILE.exists() else {}
+        passwords = {u: stored.get(u) or secrets.token_urlsafe(9) for u, _, _ in DEMO_USERS}
+        for username, group, full_name in DEMO_USERS:
+            first, last = full_name.split(" ", 1)
+            user, _ = User.objects.get_or_create(
+                username=username, defaults={"first_name": first, "last_name": last, "email": f"{username}@demo.example"}
+            )
+            user.set_password(passwords[username])
+            user.is_staff = group == "admin"
+            user.is_superuser = group == "admin"
+            user.save()
+            user.groups.add(Group.objects.get(name=group))
+        CREDENTIALS_FILE.write_text(json.dumps(passwords, indent=2))
+        CREDENTIALS_FILE.chmod(0o600)
+        return passwords

@@ -1,0 +1,35 @@
+"""The four groups (created by migration accounts.0002) and the questions pages ask about them."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+MARKETING = "marketing"
+SALES = "sales"
+EXECUTIVE = "executive"
+ADMIN = "admin"
+ALL_GROUPS = (MARKETING, SALES, EXECUTIVE, ADMIN)
+
+
+def user_groups(user: AbstractBaseUser | AnonymousUser) -> set[str]:
+    if not user.is_authenticated:
+        return set()
+    # Cached on the user object: the navigation asks on every page.
+    if not hasattr(user, "_group_names"):
+        user._group_names = set(user.groups.values_list("name", flat=True))
+    return user._group_names
+
+
+def can_manage_data(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Import and settings are for marketing ops and admins."""
+    return user.is_authenticated and (user.is_superuser or bool(user_groups(user) & {MARKETING, ADMIN}))
+
+
+def home_url_name(user: AbstractBaseUser | AnonymousUser) -> str:
+    """Where each role lands: sales reps on My accounts, executives on Influence, others on the list."""
+    groups = user_groups(user)
+    if SALES in groups and not groups & {MARKETING, ADMIN}:
+        return "dashboard:my_accounts"
+    if EXECUTIVE in groups and not groups & {MARKETING, ADMIN}:
+        return "dashboard:influence"
+    return "dashboard:account_list"

@@ -1,0 +1,38 @@
+from django.contrib import admin
+
+from metrics.models import AccountSnapshot, MetricSettings, MetricsRun, ProgramSnapshot, SegmentSnapshot
+
+
+@admin.register(MetricSettings)
+class MetricSettingsAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        # One row only; MetricSettings.load() creates it with the documented defaults.
+        return not MetricSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AccountSnapshot)
+class AccountSnapshotAdmin(admin.ModelAdmin):
+    list_display = ("account", "as_of", "journey_stage", "minutes_90d", "covered", "aware", "engaged", "mqa", "spike")
+    list_filter = ("as_of", "journey_stage")
+    raw_id_fields = ("account",)
+    show_full_result_count = False
+
+
+@admin.register(SegmentSnapshot)
+class SegmentSnapshotAdmin(admin.ModelAdmin):
+    list_display = ("segment", "as_of", "accounts", "covered_share", "aware_share", "engaged_share", "mqa_share")
+    list_filter = ("as_of",)
+
+
+@admin.register(ProgramSnapshot)
+class ProgramSnapshotAdmin(admin.ModelAdmin):
+    list_display = ("program", "as_of", "touched_accounts", "reached_accounts", "target_reach", "focus", "waste")
+    list_filter = ("as_of",)
+
+
+@admin.register(MetricsRun)
+class MetricsRunAdmin(admin.ModelAdmin):
+    list_display = ("as_of", "status", "chunks_done", "chunks_total", "started_at", "finished_at")

@@ -1,0 +1,352 @@
+"""Computed metrics (snapshots, one row per thing per day) and the settings users tune.
+
+Snapshots are written only by metrics.services (the nightly run / compute_metrics) and are
+unique per (thing, as_of), so recomputing a day replaces its rows instead of adding to them.
+Figure names follow METRICS.md exactly.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from accounts.models import Account, Channel, Program, Segment
+
+
+def default_minutes_by_kind() -> dict[str, float]:
+    """Engagement minutes per touchpoint kind when the source gave no duration (METRICS.md)."""
+    return {
+        "email_open": 1,
+        "email_click": 2,
+        "web_visit": 1,
+        "form_fill": 10,
+        "content_download": 10,
+        "event_registered": 5,
+        "event_attended": 120,
+        "webinar_attended": 30,
+        "ad_impression": 0,
+        "ad_click": 2,
+        "meeting": 30,
+        "call_connected": 10,
+        "sales_email_reply": 2,
+        "social_engagement": 2,
+        "product_usage": 5,
+        "direct_mail_response": 10,
+        "nps_response": 5,
+    }
+
+
+def default_seniority_multipliers() -> dict[str, float]:
+    return {"cxo": 2.0, "vp": 1.0, "director": 1.0, "manager": 1.0, "other": 1.0}
+
+
+def default_required_roles() -> list[str]:
+    return ["decision_maker", "champion", "influencer", "technical_evaluator", "end_user"]
+
+
+class MetricSettings(models.Model):
+    """The tunable weights, windows and thresholds. One row; edit it in the admin.
+
+    A change applies from the next computation on; snapshots already written keep the
+    figures they were computed with.
+    """
+
+    minutes_by_kind = models.JSONField(default=default_minutes_by_kind)
+    seniority_multipliers = models.JSONField(default=default_seniority_multipliers)
+    required_roles = models.JSONField(default=default_required_roles)
+
+    long_window_days = models.PositiveSmallIntegerField(default=90, help_text="W90")
+    short_window_days = models.PositiveSmallIntegerField(default=30, help_text="W30 (and P30 before it)")
+    spike_window_days = models.PositiveSmallIntegerField(default=7, help_text="W7")
+    spike_baseline_days = models.PositiveSmallIntegerField(default=21, help_text="B21, the days before W7")
+
+    covered_min_role_coverage = models.FloatField(default=0.6)
+    covered_min_reachable_contacts = models.PositiveSmallIntegerField(default=3)
+    engaged_min_minutes = models.FloatField(default=10)
+    mqa_min_minutes = models.FloatField(default=100)
+    mqa_min_contacts = models.PositiveSmallIntegerField(default=2)
+    mqa_min_contact_minutes = models.FloatField(default=20)
+    spike_ratio = models.FloatField(default=2.0, help_text="minutes_7d ≥ ratio × weekly average of B21")
+    spike_min_minutes = models.FloatField(default=30)
+
+    attribution_lookback_days = models.PositiveSmallIntegerField(default=90)
+    influence_lookback_days = models.PositiveSmallIntegerField(default=90)
+    time_decay_half_life_days = models.FloatField(default=7)
+    outcomes_window_days = models.PositiveSmallIntegerField(default=365)
+    headline_min_closed = models.PositiveSmallIntegerField(
+        default=10, help_text="No headline when a compared group has fewer closed opportunities."
+    )
+
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "metric settings"
+        verbose_name_plural = "metric settings"
+
+    def __str__(self) -> str:
+        return "Metric settings"
+
+    @classmethod
+    def load(cls) -> MetricSettings:
+        obj, _ = cls.objects.get_or_create(pk=1)
+        return obj
+
+
+class JourneyStage(models.TextChoices):
+    NONE = "none", "None"
+    AWARE = "aware", "Aware"
+    ENGAGED = "engaged", "Engaged"
+    MQA = "mqa", "MQA"
+    OPPORTUNITY = "opportunity", "Opportunity"
+    CUSTOMER = "customer", "Customer"
+
+
+class AccountSnapshot(models.Model):
+    """Every per-account figure of METRICS.md for one account as of one day."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="snapshots")
+    as_of = models.DateField()
+
+    # Coverage
+    contacts = models.PositiveIntegerField(default=0)
+    reachable_contacts = models.PositiveIntegerField(default=0)
+    roles_covered = models.PositiveSmallIntegerField(default=0)
+    role_coverage = models.FloatField(default=0)
+    profile_completeness = models.FloatField(default=0)
+    covered = models.BooleanField(default=False)
+    has_decision_maker = models.BooleanField(default=False)
+
+    # Awareness (W90)
+    web_visits = models.PositiveIntegerField(default=0)
+    known_visitors = models.PositiveIntegerField(default=0)
+    email_opens = models.PositiveIntegerField(default=0)
+    event_attendances = models.PositiveIntegerField(default=0)
+    calls_connected = models.PositiveIntegerField(default=0)
+    aware_contacts = models.PositiveIntegerField(default=0)
+    aware = models.BooleanField(default=False)
+
+    # Engagement
+    minutes_7d = models.FloatField(default=0)
+    minutes_prev_21d = models.FloatField(default=0, help_text="B21: the 21 days before the last 7")
+    minutes_30d = models.FloatField(default=0)
+    minutes_prev_30d = models.FloatField(default=0)
+    minutes_90d = models.FloatField(default=0)
+    engaged_contacts_90d = models.PositiveIntegerField(default=0)
+    engaged = models.BooleanField(default=False)
+    mqa = models.BooleanField(default=False)
+    spike = models.BooleanField(default=False)
+    engagement_percentile = models.FloatField(default=0)
+    minutes_by_kind = models.JSONField(default=dict, blank=True, help_text="W90 minutes per touchpoint kind")
+    minutes_by_role = models.JSONField(default=dict, blank=True, help_text="W90 minutes per buying-committee role")
+
+    # Reach (W90)
+    programs_reached = models.PositiveIntegerField(default=0)
+    channels_reached = models.PositiveIntegerField(default=0)
+
+    # Influence
+    pipeline_created_90d = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    won_revenue_90d = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    influenced_pipeline = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+
+    journey_stage = models.CharField(max_length=12, choices=JourneyStage.choices, default=JourneyStage.NONE)
+
+    # Customer satisfaction (beyond the five): NPS over the account's scored responses, W90.
+    nps_responses = models.PositiveIntegerField(default=0)
+    nps = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "as_of"], name="account_snapshot_unique_day")]
+        indexes = [
+            # Account list sorted by engagement for one day; percentile ranks.
+            models.Index(fields=["as_of", "minutes_90d"], name="acct_snap_day_minutes"),
+            models.Index(fields=["as_of", "journey_stage"], name="acct_snap_day_stage"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} @ {self.as_of}"
+
+
+class SegmentSnapshot(models.Model):
+    """Rollup of a segment's account snapshots. `segment` null = the whole target list."""
+
+    segment = models.ForeignKey(Segment, null=True, blank=True, on_delete=models.CASCADE, related_name="snapshots")
+    as_of = models.DateField()
+
+    accounts = models.PositiveIntegerField(default=0)
+    # Coverage
+    covered_accounts = models.PositiveIntegerField(default=0)
+    covered_share = models.FloatField(default=0)
+    mean_role_coverage = models.FloatField(default=0)
+    accounts_without_decision_maker = models.PositiveIntegerField(default=0)
+    # Awareness / engagement
+    aware_share = models.FloatField(default=0)
+    engaged_share = models.FloatField(default=0)
+    mqa_share = models.FloatField(default=0)
+    median_minutes_90d = models.FloatField(default=0)
+    # Funnel: accounts at or past each stage (funnel_accounts = all accounts of the segment).
+    funnel_aware = models.PositiveIntegerField(default=0)
+    funnel_engaged = models.PositiveIntegerField(default=0)
+    funnel_mqa = models.PositiveIntegerField(default=0)
+    funnel_opportunity = models.PositiveIntegerField(default=0)
+    funnel_customer = models.PositiveIntegerField(default=0)
+    # Reach
+    mean_programs_reached = models.FloatField(default=0)
+    # Influence
+    pipeline_created_90d = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    won_revenue_90d = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    open_opportunities = models.PositiveIntegerField(default=0)
+    win_rate = models.FloatField(null=True, blank=True)
+    avg_contract_value = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    median_cycle_days = models.FloatField(null=True, blank=True)
+    sales_velocity = models.FloatField(null=True, blank=True, help_text="Currency per day")
+    # Customer satisfaction
+    nps = models.FloatField(null=True, blank=True)
+    nps_responses = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "as_of"], name="segment_snapshot_unique_day"),
+            models.UniqueConstraint(
+                fields=["as_of"], condition=models.Q(segment__isnull=True), name="target_list_snapshot_unique_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.segment or 'Target accounts'} @ {self.as_of}"
+
+
+class ProgramSnapshot(models.Model):
+    """Reach, focus and waste of one program over all its touches on or before as_of."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="snapshots")
+    as_of = models.DateField()
+
+    touches = models.PositiveIntegerField(default=0)
+    touches_at_targets = models.PositiveIntegerField(default=0)
+    touched_accounts = models.PositiveIntegerField(default=0)
+    reached_accounts = models.PositiveIntegerField(default=0)
+    reached_target_accounts = models.PositiveIntegerField(default=0)
+    target_accounts = models.PositiveIntegerField(default=0, help_text="Denominator of target_reach")
+    successes = models.PositiveIntegerField(default=0)
+    target_successes = models.PositiveIntegerField(default=0)
+    target_reach = models.FloatField(default=0)
+    focus = models.FloatField(null=True, blank=True, help_text="Undefined (null) with no successes")
+    waste = models.FloatField(null=True, blank=True, help_text="Undefined (null) with no touches")
+    wasted_cost = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["program", "as_of"], name="program_snapshot_unique_day")]
+
+    def __str__(self) -> str:
+        return f"{self.program_id} @ {self.as_of}"
+
+
+class ChannelSnapshot(models.Model):
+    """ProgramSnapshot's figures over all programs of a channel."""
+
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    as_of = models.DateField()
+
+    programs = models.PositiveIntegerField(default=0)
+    cost = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    touches = models.PositiveIntegerField(default=0)
+    touches_at_targets = models.PositiveIntegerField(default=0)
+    touched_accounts = models.PositiveIntegerField(default=0)
+    reached_accounts = models.PositiveIntegerField(default=0)
+    reached_target_accounts = models.PositiveIntegerField(default=0)
+    target_accounts = models.PositiveIntegerField(default=0)
+    successes = models.PositiveIntegerField(default=0)
+    target_successes = models.PositiveIntegerField(default=0)
+    target_reach = models.FloatField(default=0)
+    focus = models.FloatField(null=True, blank=True)
+    waste = models.FloatField(null=True, blank=True)
+    wasted_cost = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "as_of"], name="channel_snapshot_unique_day")]
+
+
+class OutcomeGroup(models.Model):
+    """One row of the influence comparison tables for a day.
+
+    dimension: "quartile" (group "1".."4"), "target" ("target"/"non_target"),
+    "engaged" ("engaged"/"not_engaged"), "control" ("target"/"control").
+    """
+
+    as_of = models.DateField()
+    dimension = models.CharField(max_length=20)
+    group = models.CharField(max_length=20)
+    opportunities_closed = models.PositiveIntegerField(default=0)
+    opportunities_won = models.PositiveIntegerField(default=0)
+    win_rate = models.FloatField(null=True, blank=True)
+    median_cycle_days = models.FloatField(null=True, blank=True)
+    avg_contract_value = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    pipeline_created = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    accounts = models.PositiveIntegerField(default=0)
+    mean_minutes_90d = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["as_of", "dimension", "group"], name="outcome_group_unique_day")
+        ]
+
+
+class InfluenceSummary(models.Model):
+    """The day's computed headline and totals for the influence page."""
+
+    as_of = models.DateField(unique=True)
+    headline = models.TextField(blank=True, help_text="Empty when the groups are too small to compare.")
+    headline_opportunities = models.PositiveIntegerField(default=0)
+    influenced_pipeline = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    influenced_opportunities = models.PositiveIntegerField(default=0)
+    details = models.JSONField(default=dict, blank=True)
+
+
+class AttributionModel(models.TextChoices):
+    FIRST_TOUCH = "first_touch", "First touch"
+    LAST_TOUCH = "last_touch", "Last touch"
+    LINEAR = "linear", "Linear"
+    U_SHAPED = "u_shaped", "U-shaped"
+    TIME_DECAY = "time_decay", "Time decay"
+
+
+class AttributionCredit(models.Model):
+    """Amount credited to a program under one model, summed over opportunities, for one day."""
+
+    class Basis(models.TextChoices):
+        PIPELINE = "pipeline", "Pipeline"
+        REVENUE = "revenue", "Revenue"
+
+    as_of = models.DateField()
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="attribution_credits")
+    model = models.CharField(max_length=12, choices=AttributionModel.choices)
+    basis = models.CharField(max_length=8, choices=Basis.choices)
+    credit = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    opportunities = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["as_of", "program", "model", "basis"], name="attribution_credit_unique_day"
+            )
+        ]
+
+
+class MetricsRun(models.Model):
+    """Run state for one as-of date: progress for the UI, and what a crashed run resumes from."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    as_of = models.DateField(unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"Metrics run {self.as_of} ({self.status})"

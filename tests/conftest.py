@@ -1,0 +1,106 @@
+"""Shared fixtures: one named user per role, and Celery wiring for both test tiers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from abm_dashboard.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _user(username: str, group: str) -> User:
+    user = User.objects.create_user(username, f"{username}@example.com", "pw-" + username, first_name=username.title())
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def alice(db) -> User:
+    """Alice runs marketing operations."""
+    return _user("alice", "marketing")
+
+
+@pytest.fixture
+def bob(db) -> User:
+    """Bob is a sales rep who owns accounts."""
+    return _user("bob", "sales")
+
+
+@pytest.fixture
+def charlie(db) -> User:
+    """Charlie is an executive."""
+    return _user("charlie", "executive")
+
+
+@pytest.fixture
+def ada(db) -> User:
+    """Ada administers the installation."""
+    return _user("ada", "admin")
+
+
+@pytest.fixture(autouse=True)
+def _celery_in_process(request: pytest.FixtureRequest):
+    """Tasks run in-process unless the test asks for a real worker.
+
+    In the services tier REDIS_URL is set, which turns eager mode off; tests that are not about
+    the worker still want `.delay()` to run the task where they can see its effects.
+    """
+    if request.node.get_closest_marker("celery_worker"):
+        yield
+        return
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, settings):
+    """A real `celery worker` process on Redis, pointed at this test run's database.
+
+    Needs REDIS_URL and a server database (PostgreSQL): the .ci/run services tier provides both.
+    """
+    from django.db import connection
+
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url or connection.vendor != "postgresql":
+        pytest.fail("celery_worker tests need REDIS_URL and DATABASE_URL=postgres://… (run them through .ci/run)")
+    db = connection.settings_dict
+    database_url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url}
+    queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
+    hostname = f"{queue}@localhost"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "abm_dashboard", "worker", "--pool", "solo", "-Q", queue, "-n", hostname,
+         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    celery_app.conf.task_always_eager = False
+    previous_queue = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = queue
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail("celery worker exited: " + (proc.stdout.read() if proc.stdout else ""))
+            replies = celery_app.control.ping(destination=[hostname], timeout=1.0)
+            if replies:
+                break
+        else:
+            pytest.fail("celery worker did not answer a ping within 60 s")
+        yield proc
+    finally:
+        celery_app.conf.task_default_queue = previous_queue
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
