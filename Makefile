@@ -23,9 +23,10 @@ run: install
 test: install
 	$(PY) -m pytest -m "not celery_worker" -q
 
-## make bench: the benchmarks on PostgreSQL (see BENCHMARKS.md)
+## make bench: the benchmarks on PostgreSQL (see BENCHMARKS.md); BENCH_ARGS="--scales 1000" for a quick run
 bench: install
-	$(PY) bench/run.py
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles
