@@ -6,11 +6,18 @@ app_name = "dashboard"
 
 urlpatterns = [
     path("accounts/", views.account_list, name="account_list"),
+    path("accounts/export.csv", views.account_export, name="account_export"),
     path("accounts/<int:pk>/", views.account_detail, name="account_detail"),
+    path("accounts/<int:pk>/timeline/", views.account_timeline, name="account_timeline"),
     path("segments/", views.segment_list, name="segment_list"),
+    # The target list as a pseudo-segment (SegmentSnapshot with segment = None).
+    path("segments/target/", views.segment_detail, name="target_segment"),
     path("segments/<int:pk>/", views.segment_detail, name="segment_detail"),
     path("programs/", views.program_list, name="program_list"),
     path("programs/<int:pk>/", views.program_detail, name="program_detail"),
     path("me/", views.my_accounts, name="my_accounts"),
     path("influence/", views.influence, name="influence"),
+    path("definitions/", views.definitions, name="definitions"),
+    path("metrics/run/", views.metrics_run_start, name="metrics_run_start"),
+    path("metrics/run/progress/", views.metrics_run_progress, name="metrics_run_progress"),
 ]

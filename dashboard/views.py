@@ -1,40 +1,495 @@
-"""Placeholder pages until the dashboard issue lands; each says what it will show."""
+"""Dashboard pages. Each view reads through dashboard.selectors and hands figures from
+dashboard.charts to its template; none computes a metric.
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+htmx requests (HX-Request header) get only the fragment they swap; a history restore gets
+the whole page.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.paginator import Paginator
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseForbidden,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import Account, Channel, Program
+from accounts.roles import EXECUTIVE, can_manage_data, user_groups
+from dashboard import charts, selectors
+from dashboard.definitions import DEFINITIONS, FAMILIES
+from dashboard.forms import AccountFilterForm, parse_date
+from metrics.models import AttributionModel, MetricSettings, MetricsRun
+
+ACCOUNTS_PER_PAGE = 50
+PROGRAMS_PER_PAGE = 50
+REACHED_PER_PAGE = 25
+MY_ACCOUNTS_PER_PAGE = 50
 
 
-def _placeholder(request: HttpRequest, title: str) -> HttpResponse:
-    return render(request, "dashboard/placeholder.html", {"title": title})
+def _is_htmx(request: HttpRequest) -> bool:
+    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
 
 
+def _render(request: HttpRequest, template: str, context: dict[str, Any], *, partial: str | None = None) -> HttpResponse:
+    response = render(request, partial if partial and _is_htmx(request) else template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _as_of(request: HttpRequest) -> selectors.AsOf:
+    return selectors.resolve_as_of(parse_date(request.GET.get("as_of")))
+
+
+def _no_metrics(request: HttpRequest, title: str) -> HttpResponse:
+    """The empty state every metric page shows before the first metrics run."""
+    return render(request, "dashboard/no_metrics.html", {"title": title, **_run_context(request)})
+
+
+def _int(value: str | None, default: int = 1) -> int:
+    try:
+        return max(int(value or default), 1)
+    except ValueError:
+        return default
+
+
+# ---------------------------------------------------------------------------- account list
+
+
+@require_GET
 def account_list(request: HttpRequest) -> HttpResponse:
-    return _placeholder(request, "Accounts")
+    as_of = _as_of(request)
+    if as_of.day is None:
+        return _no_metrics(request, "Accounts")
+    form = AccountFilterForm(request.GET)
+    sort = form.sort()
+    rows = selectors.account_snapshots(as_of=as_of.day, filters=form.filters(), sort=sort)
+    page = Paginator(rows, ACCOUNTS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "as_of": as_of,
+        "form": form,
+        "page": page,
+        "sort": sort,
+        "sort_key": sort.lstrip("-"),
+        "query": query.urlencode(),
+        "query_without_sort": _without(query, "sort"),
+        "export_url": reverse("dashboard:account_export") + ("?" + query.urlencode() if query else ""),
+    }
+    return _render(request, "dashboard/account_list.html", context, partial="dashboard/_account_results.html")
 
 
+def _without(query, key: str) -> str:
+    q = query.copy()
+    q.pop(key, None)
+    return q.urlencode()
+
+
+# Exported columns, named exactly as METRICS.md (and the API).
+EXPORT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("as_of", "as_of"),
+    ("account_id", "account_id"),
+    ("name", "account__name"),
+    ("domain", "account__domain"),
+    ("external_id", "account__external_id"),
+    ("tier", "account__tier"),
+    ("owner", "account__owner__username"),
+    ("is_target", "account__is_target"),
+    ("journey_stage", "journey_stage"),
+    ("contacts", "contacts"),
+    ("reachable_contacts", "reachable_contacts"),
+    ("roles_covered", "roles_covered"),
+    ("role_coverage", "role_coverage"),
+    ("profile_completeness", "profile_completeness"),
+    ("covered", "covered"),
+    ("web_visits", "web_visits"),
+    ("known_visitors", "known_visitors"),
+    ("email_opens", "email_opens"),
+    ("event_attendances", "event_attendances"),
+    ("calls_connected", "calls_connected"),
+    ("aware_contacts", "aware_contacts"),
+    ("aware", "aware"),
+    ("minutes_7d", "minutes_7d"),
+    ("minutes_prev_21d", "minutes_prev_21d"),
+    ("minutes_30d", "minutes_30d"),
+    ("minutes_prev_30d", "minutes_prev_30d"),
+    ("minutes_90d", "minutes_90d"),
+    ("engaged_contacts_90d", "engaged_contacts_90d"),
+    ("engaged", "engaged"),
+    ("mqa", "mqa"),
+    ("spike", "spike"),
+    ("engagement_percentile", "engagement_percentile"),
+    ("programs_reached", "programs_reached"),
+    ("channels_reached", "channels_reached"),
+    ("pipeline_created_90d", "pipeline_created_90d"),
+    ("won_revenue_90d", "won_revenue_90d"),
+    ("influenced_pipeline", "influenced_pipeline"),
+)
+
+
+def csv_cell(value: Any) -> str:
+    """One CSV field: booleans true/false, empty for None, and no formula injection.
+
+    A text starting with = + - @ (or tab / carriage return) would run as a formula in a
+    spreadsheet, so it gets a leading apostrophe. Numbers are never text here, so a negative
+    number keeps its sign.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value) if isinstance(value, float) else str(value)
+    text = str(value)
+    if not isinstance(value, str):
+        return text
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_rows(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(list(header))
+    for row in rows:
+        yield writer.writerow([csv_cell(v) for v in row])
+
+
+@require_GET
+def account_export(request: HttpRequest) -> HttpResponse:
+    """The filtered, sorted account list of the day as CSV, streamed (no page limit)."""
+    as_of = _as_of(request)
+    if as_of.day is None:
+        return _no_metrics(request, "Accounts")
+    form = AccountFilterForm(request.GET)
+    qs = selectors.account_snapshots(as_of=as_of.day, filters=form.filters(), sort=form.sort())
+    rows = qs.values_list(*[src for _, src in EXPORT_COLUMNS]).iterator(chunk_size=2000)
+    response = StreamingHttpResponse(
+        _csv_rows([name for name, _ in EXPORT_COLUMNS], rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="accounts-{as_of.day.isoformat()}.csv"'
+    return response
+
+
+# ---------------------------------------------------------------------------- account health
+
+TILES = (
+    ("coverage", "Coverage", "role_coverage"),
+    ("awareness", "Awareness", "aware_contacts"),
+    ("engagement", "Engagement", "minutes_90d"),
+    ("reach", "Reach", "programs_reached"),
+    ("influence", "Influence", "influenced_pipeline"),
+)
+
+
+@require_GET
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _placeholder(request, "Account health")
+    account = get_object_or_404(Account.objects.select_related("owner"), pk=pk)
+    as_of = _as_of(request)
+    if as_of.day is None:
+        return _no_metrics(request, account.name)
+    settings = MetricSettings.load()
+    health = selectors.account_health(account=account, as_of=as_of.day, settings=settings)
+    heatmap = selectors.contact_week_heatmap(
+        account=account, as_of=as_of.day, contacts=health.contacts, settings=settings
+    )
+    touches, more = selectors.account_timeline(account=account, as_of=as_of.day, page=1)
+    tiles = [
+        {"family": fam, "title": title, "figure": charts.sparkline(health.history, fam), "metric": metric}
+        for fam, title, metric in TILES
+    ]
+    context = {
+        "as_of": as_of,
+        "account": account,
+        "health": health,
+        "s": health.snapshot,
+        "tiles": tiles,
+        "minutes_fig": charts.minutes_over_time(health.history),
+        "kinds_fig": charts.minutes_by_kind(health.history),
+        "top_kinds": _top_kinds(health.snapshot),
+        "heatmap": heatmap,
+        "heatmap_fig": charts.contact_heatmap(heatmap),
+        "touches": touches,
+        "more": more,
+        "next_page": 2,
+    }
+    return render(request, "dashboard/account_detail.html", context)
 
 
+def _top_kinds(snapshot, n: int = 3) -> list[tuple[str, float]]:
+    kinds = (snapshot.minutes_by_kind or {}) if snapshot else {}
+    ranked = sorted(((k.replace("_", " "), float(v)) for k, v in kinds.items() if v), key=lambda kv: -kv[1])
+    return ranked[:n]
+
+
+@require_GET
+def account_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    """The next page of an account's touchpoint timeline (htmx "load more")."""
+    account = get_object_or_404(Account, pk=pk)
+    as_of = _as_of(request)
+    if as_of.day is None:
+        raise Http404("No metrics yet")
+    page = _int(request.GET.get("page"), 2)
+    touches, more = selectors.account_timeline(account=account, as_of=as_of.day, page=page)
+    return render(
+        request,
+        "dashboard/_timeline_rows.html",
+        {"account": account, "as_of": as_of, "touches": touches, "more": more, "next_page": page + 1},
+    )
+
+
+# ---------------------------------------------------------------------------- segments
+
+
+@require_GET
 def segment_list(request: HttpRequest) -> HttpResponse:
-    return _placeholder(request, "Segments")
+    as_of = _as_of(request)
+    if as_of.day is None:
+        return _no_metrics(request, "Segments")
+    return render(
+        request, "dashboard/segment_list.html", {"as_of": as_of, "rows": selectors.segment_list(as_of=as_of.day)}
+    )
 
 
-def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _placeholder(request, "Segment")
+@require_GET
+def segment_detail(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    key = str(pk) if pk is not None else selectors.TARGET_KEY
+    as_of = _as_of(request)
+    if as_of.day is None:
+        return _no_metrics(request, "Segment")
+    view = selectors.get_segment_view(key=key, as_of=as_of.day)
+    if view is None:
+        raise Http404("No such segment")
+    compare_key = request.GET.get("compare", "")
+    other = selectors.get_segment_view(key=compare_key, as_of=as_of.day) if compare_key and compare_key != key else None
+    context: dict[str, Any] = {
+        "as_of": as_of,
+        "view": view,
+        "s": view.snapshot,
+        "other": other,
+        "o": other.snapshot if other else None,
+        "choices": [(k, n) for k, n in selectors.segment_choices() if k != key],
+        "compare_key": compare_key,
+        "histogram_fig": charts.minutes_histogram(view.histogram),
+        "trend_fig": charts.segment_trend(view.history) if view.history else None,
+        "funnel_fig": charts.funnel(view.snapshot) if view.snapshot else None,
+        "accounts_url": reverse("dashboard:account_list") + f"?segment={key}&as_of={as_of.day.isoformat()}",
+    }
+    if other and other.snapshot and view.snapshot:
+        context["compare_fig"] = charts.funnel_compare(view.name, view.snapshot, other.name, other.snapshot)
+        context["compare_hist_fig"] = charts.minutes_histogram_compare(
+            view.name, view.histogram, other.name, other.histogram
+        )
+    return render(request, "dashboard/segment_detail.html", context)
 
 
+# ---------------------------------------------------------------------------- programs
+
+CHART_PROGRAMS = 15
+
+
+@require_GET
 def program_list(request: HttpRequest) -> HttpResponse:
-    return _placeholder(request, "Programs")
+    as_of = _as_of(request)
+    if as_of.day is None:
+        return _no_metrics(request, "Programs")
+    channel = request.GET.get("channel", "")
+    if channel not in Channel.values:
+        channel = ""
+    rows = selectors.program_snapshots(as_of=as_of.day, channel=channel)
+    page = Paginator(rows, PROGRAMS_PER_PAGE).get_page(request.GET.get("page"))
+    top = list(rows[:CHART_PROGRAMS])
+    channels = selectors.channel_snapshots(as_of=as_of.day)
+    channel_labels = dict(Channel.choices)
+    ch_labels = [str(channel_labels.get(c.channel, c.channel)) for c in channels]
+    context = {
+        "as_of": as_of,
+        "page": page,
+        "channel": channel,
+        "channel_choices": Channel.choices,
+        "channels": list(zip(channels, ch_labels, strict=True)),
+        "top_count": len(top),
+        "program_fig": charts.reach_focus_waste(top, [p.program.name for p in top]) if top else None,
+        "program_cost_fig": charts.cost_and_waste(top, [p.program.name for p in top],
+                                                  [float(p.program.cost) for p in top]) if top else None,
+        "channel_fig": charts.reach_focus_waste(channels, ch_labels) if channels else None,
+        "channel_cost_fig": charts.cost_and_waste(channels, ch_labels, [float(c.cost) for c in channels])
+        if channels else None,
+    }
+    return render(request, "dashboard/program_list.html", context)
 
 
+@require_GET
 def program_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _placeholder(request, "Program")
+    program = get_object_or_404(Program.objects.select_related("segment"), pk=pk)
+    as_of = _as_of(request)
+    if as_of.day is None:
+        return _no_metrics(request, program.name)
+    history = selectors.program_history(program=program, as_of=as_of.day)
+    snapshot = history[-1] if history and history[-1].as_of == as_of.day else None
+    reached = Paginator(
+        selectors.program_reached_accounts(program=program, as_of=as_of.day), REACHED_PER_PAGE
+    ).get_page(request.GET.get("page"))
+    context = {
+        "as_of": as_of,
+        "program": program,
+        "s": snapshot,
+        "trend_fig": charts.program_trend(history) if history else None,
+        "reached": reached,
+        "success_kinds": [k.replace("_", " ") for k in program.effective_success_kinds],
+    }
+    return _render(request, "dashboard/program_detail.html", context, partial="dashboard/_reached_accounts.html")
 
 
+# ---------------------------------------------------------------------------- my accounts
+
+
+def _can_pick_rep(user: User) -> bool:
+    return can_manage_data(user) or EXECUTIVE in user_groups(user)
+
+
+@require_GET
 def my_accounts(request: HttpRequest) -> HttpResponse:
-    return _placeholder(request, "My accounts")
+    user = request.user
+    rep: User = user
+    can_pick = _can_pick_rep(user)
+    picked = request.GET.get("rep", "")
+    if can_pick and picked.isdigit():
+        rep = get_object_or_404(User, pk=int(picked))
+    as_of = _as_of(request)
+    if as_of.day is None:
+        return _no_metrics(request, "My accounts")
+    settings = MetricSettings.load()
+    sort = "month" if request.GET.get("sort") == "month" else "week"
+    page = Paginator(selectors.rep_snapshots(rep=rep, as_of=as_of.day, sort=sort), MY_ACCOUNTS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "as_of": as_of,
+        "rep": rep,
+        "is_self": rep.pk == user.pk,
+        "can_pick": can_pick,
+        "reps": list(selectors.reps()) if can_pick else [],
+        "sort": sort,
+        "page": page,
+        "changes": selectors.rep_changes_since_yesterday(rep=rep, as_of=as_of.day),
+        "new_contacts": selectors.rep_newly_engaged_contacts(rep=rep, as_of=as_of.day, settings=settings),
+        "recent": selectors.rep_recent_touches(rep=rep, as_of=as_of.day, settings=settings),
+        "yesterday": as_of.day - dt.timedelta(days=1),
+    }
+    return render(request, "dashboard/my_accounts.html", context)
 
 
+# ---------------------------------------------------------------------------- influence
+
+
+@require_GET
 def influence(request: HttpRequest) -> HttpResponse:
-    return _placeholder(request, "Influence summary")
+    as_of = _as_of(request)
+    if as_of.day is None:
+        return _no_metrics(request, "Influence summary")
+    model = request.GET.get("model", AttributionModel.LINEAR)
+    if model not in AttributionModel.values:
+        model = AttributionModel.LINEAR
+    by_channel, by_program = selectors.attribution(as_of=as_of.day, model=model)
+    context: dict[str, Any] = {
+        "as_of": as_of,
+        "model": model,
+        "models": selectors.ATTRIBUTION_MODELS,
+        "model_label": AttributionModel(model).label,
+        "by_channel": by_channel,
+        "by_program": by_program,
+        "channel_fig": charts.attribution_bars(by_channel) if by_channel else None,
+        "program_fig": charts.attribution_bars(by_program) if by_program else None,
+        "chart_programs": min(len(by_program), 15),
+    }
+    if _is_htmx(request) and request.headers.get("HX-Target") == "attribution":
+        response = render(request, "dashboard/_attribution.html", context)
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+    tables = selectors.outcome_tables(as_of=as_of.day)
+    context.update(
+        summary=selectors.influence_summary(as_of=as_of.day),
+        settings=MetricSettings.load(),
+        tables=tables,
+        outcome_titles=[
+            ("target", "Target vs non-target accounts"),
+            ("engaged", "Engaged vs not engaged accounts"),
+            ("control", "Target accounts vs a look-alike control group"),
+            ("quartile", "By engagement quartile"),
+        ],
+        quartile_figs=[
+            (metric, title, charts.outcome_bars(tables["quartile"], metric))
+            for metric, (title, _) in charts.OUTCOME_METRICS.items()
+        ],
+    )
+    return _render(request, "dashboard/influence.html", context)
+
+
+# ---------------------------------------------------------------------------- definitions and runs
+
+
+@require_GET
+def definitions(request: HttpRequest) -> HttpResponse:
+    groups = [
+        (family, title, [(name, d) for name, d in DEFINITIONS.items() if d.family == family])
+        for family, title in FAMILIES
+    ]
+    return render(request, "dashboard/definitions.html", {"groups": groups})
+
+
+def _compute_task():
+    """The metrics task, if the metrics app provides it yet (imported lazily: pages must not depend on it)."""
+    try:
+        from metrics.tasks import compute_snapshots
+    except ImportError:
+        return None
+    return compute_snapshots
+
+
+def _run_context(request: HttpRequest) -> dict[str, Any]:
+    run = selectors.latest_metrics_run()
+    return {
+        "run": run,
+        "can_start": can_manage_data(request.user) and _compute_task() is not None,
+        "running": run is not None and run.status in (MetricsRun.Status.PENDING, MetricsRun.Status.RUNNING),
+    }
+
+
+@require_POST
+def metrics_run_start(request: HttpRequest) -> HttpResponse:
+    """Start today's metrics run (marketing ops and admins); the page then polls its progress."""
+    if not can_manage_data(request.user):
+        return HttpResponseForbidden("Only marketing ops and admins can start a metrics run.")
+    task = _compute_task()
+    if task is None:
+        return HttpResponse("The metrics task is not installed; run `python manage.py compute_metrics`.", status=503)
+    task.delay(dt.datetime.now(dt.timezone.utc).date().isoformat())
+    if _is_htmx(request):
+        return render(request, "dashboard/_run_progress.html", _run_context(request))
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("home")
+    return redirect(target)
+
+
+@require_GET
+def metrics_run_progress(request: HttpRequest) -> HttpResponse:
+    return render(request, "dashboard/_run_progress.html", _run_context(request))
