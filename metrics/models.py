@@ -146,11 +146,14 @@ class AccountSnapshot(models.Model):
     pipeline_created_90d = models.DecimalField(max_digits=18, decimal_places=2, default=0)
     won_revenue_90d = models.DecimalField(max_digits=18, decimal_places=2, default=0)
     influenced_pipeline = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    influenced_opportunities = models.PositiveIntegerField(default=0, help_text="Opportunities behind influenced_pipeline")
 
     journey_stage = models.CharField(max_length=12, choices=JourneyStage.choices, default=JourneyStage.NONE)
 
     # Customer satisfaction (beyond the five): NPS over the account's scored responses, W90.
     nps_responses = models.PositiveIntegerField(default=0)
+    nps_promoters = models.PositiveIntegerField(default=0)
+    nps_detractors = models.PositiveIntegerField(default=0)
     nps = models.FloatField(null=True, blank=True)
 
     class Meta:

@@ -1,0 +1,465 @@
+"""Influence — which activities lead to the right results? (METRICS.md §5)
+
+Per account (in the chunk): pipeline created and revenue won in W90, influenced pipeline, and
+the opportunity facts the journey stage needs. Per day (after all chunks): outcomes by
+engagement quartile, target vs non-target, engaged vs not, target vs look-alike control, the
+headline, attribution credits per program, and the sales figures per segment.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncDay
+
+from accounts.models import Account, Opportunity, Segment, Touchpoint
+from metrics.families.common import Window, Windows, day_start, minutes_expression, trailing
+from metrics.models import AccountSnapshot, AttributionModel, MetricSettings
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+EMPTY: dict[str, Any] = {
+    "pipeline_created_90d": ZERO,
+    "won_revenue_90d": ZERO,
+    "influenced_pipeline": ZERO,
+    "influenced_opportunities": 0,
+    "has_open_opportunity": False,
+    "is_customer": False,
+}
+
+
+def _days_before(field_name: str, days: int) -> ExpressionWrapper:
+    """Midnight (UTC) of the day of `field_name`, minus `days` days."""
+    return ExpressionWrapper(
+        TruncDay(field_name, tzinfo=UTC) - Value(timedelta(days=days)), output_field=DateTimeField()
+    )
+
+
+def _open_as_of(end: datetime) -> Q:
+    """Created on or before D and not closed on or before D (`end` = midnight after D)."""
+    return Q(created_at__lt=end) & (Q(is_closed=False) | Q(closed_at__gte=end))
+
+
+def _closed_in(window: Window) -> Q:
+    return Q(is_closed=True) & window.q("closed_at")
+
+
+def influenced(cfg: MetricSettings) -> Exists:
+    """The opportunity's account has a touch worth > 0 minutes on a day from (created day −
+    lookback) through the earlier of its closed day and D.
+
+    Correlated on (account, occurred_at range): index touchpoint_account_time.
+    """
+    touches = (
+        Touchpoint.objects.filter(
+            account_id=OuterRef("account_id"),
+            occurred_at__gte=OuterRef("influence_from"),
+            occurred_at__lt=OuterRef("influence_to"),
+        )
+        .alias(touch_minutes=minutes_expression(cfg))
+        .filter(touch_minutes__gt=0)
+    )
+    return Exists(touches)
+
+
+def _with_influence_window(queryset: Any, cfg: MetricSettings, as_of: date) -> Any:
+    end = day_start(as_of + timedelta(days=1))
+    return queryset.alias(
+        influence_from=_days_before("created_at", cfg.influence_lookback_days),
+        # Exclusive upper bound: midnight after the closed day when closed on or before D, else after D.
+        influence_to=Case(
+            When(
+                is_closed=True,
+                closed_at__lt=end,
+                then=ExpressionWrapper(
+                    TruncDay("closed_at", tzinfo=UTC) + Value(timedelta(days=1)), output_field=DateTimeField()
+                ),
+            ),
+            default=Value(end),
+            output_field=DateTimeField(),
+        ),
+    ).annotate(is_influenced=influenced(cfg))
+
+
+def influence_rows(*, as_of: date, account_ids: list[int], cfg: MetricSettings) -> dict[int, dict[str, Any]]:
+    """Two queries over the chunk's opportunities (index: opportunity_account_created)."""
+    w90 = Windows.for_day(as_of, cfg).w_long
+    end = w90.end
+    money = DecimalField(max_digits=18, decimal_places=2)
+    opportunities = Opportunity.objects.filter(account_id__in=account_ids).order_by()
+    totals = opportunities.values("account_id").annotate(
+        pipeline=Coalesce(Sum("amount", filter=w90.q("created_at")), Value(ZERO), output_field=money),
+        won=Coalesce(Sum("amount", filter=Q(is_won=True) & w90.q("closed_at")), Value(ZERO), output_field=money),
+        open_count=Count("id", filter=_open_as_of(end)),
+        won_count=Count("id", filter=Q(is_won=True, closed_at__lt=end)),
+    )
+    result: dict[int, dict[str, Any]] = {}
+    for row in totals:
+        result[row["account_id"]] = {
+            "pipeline_created_90d": row["pipeline"],
+            "won_revenue_90d": row["won"],
+            "influenced_pipeline": ZERO,
+            "influenced_opportunities": 0,
+            "has_open_opportunity": row["open_count"] > 0,
+            "is_customer": row["won_count"] > 0,
+        }
+    created_in_w90 = _with_influence_window(opportunities.filter(w90.q("created_at")), cfg, as_of)
+    for account_id, amount in created_in_w90.filter(is_influenced=True).values_list("account_id", "amount"):
+        result[account_id]["influenced_pipeline"] += amount
+        result[account_id]["influenced_opportunities"] += 1
+    return result
+
+
+# --- Outcomes: quartiles, target vs non-target, engaged vs not, target vs control ---------------
+
+
+@dataclass
+class ClosedOpportunity:
+    id: int
+    external_id: str
+    account_id: int
+    is_target: bool
+    is_won: bool
+    amount: Decimal
+    cycle_days: int  # closed day − created day
+    minutes_before: float  # account's minutes on days (created day − 90) … (created day − 1)
+
+
+def _closed_opportunities(*, as_of: date, cfg: MetricSettings) -> list[ClosedOpportunity]:
+    """The unit of the outcome tables: opportunities closed in the outcomes window ending D.
+
+    One query; the pre-creation minutes are a correlated aggregate on touchpoint_account_time.
+    """
+    window = trailing(as_of, cfg.outcomes_window_days)
+    minutes_before = (
+        Touchpoint.objects.filter(
+            account_id=OuterRef("account_id"),
+            occurred_at__gte=OuterRef("engagement_from"),
+            occurred_at__lt=OuterRef("engagement_to"),
+        )
+        .order_by()
+        .values("account_id")
+        .annotate(total=Sum(minutes_expression(cfg)))
+        .values("total")
+    )
+    rows = (
+        Opportunity.objects.filter(_closed_in(window))
+        .order_by()
+        .alias(
+            engagement_from=_days_before("created_at", cfg.influence_lookback_days),
+            engagement_to=_days_before("created_at", 0),
+        )
+        .annotate(minutes_before=Coalesce(Subquery(minutes_before), Value(0.0), output_field=FloatField()))
+        .values_list("id", "external_id", "account_id", "account__is_target", "is_won", "amount", "created_at",
+                     "closed_at", "minutes_before")
+    )
+    return [
+        ClosedOpportunity(
+            id=pk, external_id=external_id or "", account_id=account_id, is_target=is_target, is_won=is_won,
+            amount=amount, cycle_days=(closed_at.date() - created_at.date()).days, minutes_before=minutes,
+        )
+        for pk, external_id, account_id, is_target, is_won, amount, created_at, closed_at, minutes in rows
+    ]
+
+
+def _group_row(dimension: str, group: str, opportunities: list[ClosedOpportunity]) -> dict[str, Any]:
+    won = [o for o in opportunities if o.is_won]
+    return {
+        "dimension": dimension,
+        "group": group,
+        "opportunities_closed": len(opportunities),
+        "opportunities_won": len(won),
+        "win_rate": len(won) / len(opportunities) if opportunities else None,
+        "median_cycle_days": float(statistics.median(o.cycle_days for o in won)) if won else None,
+        "avg_contract_value": (sum((o.amount for o in won), ZERO) / len(won)).quantize(CENT) if won else None,
+        "pipeline_created": sum((o.amount for o in opportunities), ZERO),
+        "accounts": len({o.account_id for o in opportunities}),
+        "mean_minutes_90d": statistics.fmean(o.minutes_before for o in opportunities) if opportunities else None,
+    }
+
+
+def quartiles(opportunities: list[ClosedOpportunity]) -> dict[int, list[ClosedOpportunity]]:
+    """Ascending by pre-creation minutes (ties by external_id, then id): the i-th of n (0-based)
+    falls in quartile ⌊4i/n⌋ + 1, so quartile 4 is the most engaged."""
+    ordered = sorted(opportunities, key=lambda o: (o.minutes_before, o.external_id, o.id))
+    groups: dict[int, list[ClosedOpportunity]] = {1: [], 2: [], 3: [], 4: []}
+    for i, opportunity in enumerate(ordered):
+        groups[4 * i // len(ordered) + 1].append(opportunity)
+    return groups
+
+
+SIZE_BANDS: tuple[tuple[int, str], ...] = ((5000, "5000+"), (1000, "1000-4999"), (250, "250-999"), (50, "50-249"), (1, "1-49"))
+
+
+def size_band(employees: int | None) -> str | None:
+    """Employees 1–49, 50–249, 250–999, 1,000–4,999, 5,000+; unknown (or 0) has no band."""
+    if not employees:
+        return None
+    return next(label for floor, label in SIZE_BANDS if employees >= floor)
+
+
+def control_accounts() -> tuple[set[int], set[int]]:
+    """(target account ids, look-alike control ids): non-target accounts sharing a target
+    account's industry and size band. Accounts with no industry or size cannot be matched."""
+    targets: set[int] = set()
+    profiles: set[tuple[str, str]] = set()
+    others: list[tuple[int, tuple[str, str] | None]] = []
+    for pk, is_target, industry, employees in Account.objects.values_list("id", "is_target", "industry", "employees"):
+        band = size_band(employees)
+        profile = (industry.strip().lower(), band) if industry and band else None
+        if is_target:
+            targets.add(pk)
+            if profile:
+                profiles.add(profile)
+        else:
+            others.append((pk, profile))
+    return targets, {pk for pk, profile in others if profile in profiles}
+
+
+def headline(groups: dict[str, dict[str, Any]], min_closed: int) -> tuple[str, int]:
+    """The sentence comparing the top quartile with the bottom one, and the opportunities behind it.
+
+    Empty when either quartile has fewer than `min_closed` closed opportunities.
+    """
+    top, bottom = groups["4"], groups["1"]
+    behind = top["opportunities_closed"] + bottom["opportunities_closed"]
+    if top["opportunities_closed"] < min_closed or bottom["opportunities_closed"] < min_closed:
+        return "", behind
+    clauses = []
+    if top["median_cycle_days"] is not None and bottom["median_cycle_days"]:
+        faster = (bottom["median_cycle_days"] - top["median_cycle_days"]) / bottom["median_cycle_days"] * 100
+        clauses.append(f"closed {abs(faster):.0f} % {'faster' if faster >= 0 else 'slower'}")
+    points = (top["win_rate"] - bottom["win_rate"]) * 100
+    clauses.append(f"won {abs(points):.0f} points {'more' if points >= 0 else 'less'} often")
+    sentence = (
+        "Accounts in the top quartile of engagement " + " and ".join(clauses) + " than the bottom quartile"
+        f" (based on {behind} closed opportunities)."
+    )
+    return sentence, behind
+
+
+def outcome_groups(*, as_of: date, cfg: MetricSettings) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The OutcomeGroup rows of the day and the headline (text, opportunity count, details)."""
+    closed = _closed_opportunities(as_of=as_of, cfg=cfg)
+    rows: list[dict[str, Any]] = []
+    by_quartile = quartiles(closed) if closed else {1: [], 2: [], 3: [], 4: []}
+    for quartile, members in by_quartile.items():
+        rows.append(_group_row("quartile", str(quartile), members))
+    rows.append(_group_row("target", "target", [o for o in closed if o.is_target]))
+    rows.append(_group_row("target", "non_target", [o for o in closed if not o.is_target]))
+    rows.append(_group_row("engaged", "engaged", [o for o in closed if o.minutes_before >= cfg.engaged_min_minutes]))
+    rows.append(
+        _group_row("engaged", "not_engaged", [o for o in closed if o.minutes_before < cfg.engaged_min_minutes])
+    )
+
+    # Target vs look-alike control: accounts and their engagement are the accounts' own (all of
+    # them, with their minutes_90d as of D), outcomes are their closed opportunities.
+    targets, control = control_accounts()
+    minutes_90d = dict(AccountSnapshot.objects.filter(as_of=as_of).values_list("account_id", "minutes_90d"))
+    for group, members in (("target", targets), ("control", control)):
+        row = _group_row("control", group, [o for o in closed if o.account_id in members])
+        row["accounts"] = len(members)
+        minutes = [minutes_90d.get(pk, 0.0) for pk in members]
+        row["mean_minutes_90d"] = statistics.fmean(minutes) if minutes else None
+        rows.append(row)
+
+    quartile_rows = {r["group"]: r for r in rows if r["dimension"] == "quartile"}
+    text, behind = headline(quartile_rows, cfg.headline_min_closed)
+    return rows, {"headline": text, "headline_opportunities": behind, "closed_opportunities": len(closed)}
+
+
+# --- Attribution ---------------------------------------------------------------------------------
+
+
+def model_weights(model: str, touch_times: list[datetime], point: datetime, half_life_days: float) -> list[float]:
+    """Each touch's share of one opportunity (they sum to 1). Touches are in time order."""
+    n = len(touch_times)
+    if model == AttributionModel.FIRST_TOUCH:
+        return [1.0] + [0.0] * (n - 1)
+    if model == AttributionModel.LAST_TOUCH:
+        return [0.0] * (n - 1) + [1.0]
+    if model == AttributionModel.LINEAR:
+        return [1.0 / n] * n
+    if model == AttributionModel.U_SHAPED:
+        if n == 1:
+            return [1.0]
+        if n == 2:
+            return [0.5, 0.5]
+        return [0.4] + [0.2 / (n - 2)] * (n - 2) + [0.4]
+    if model == AttributionModel.TIME_DECAY:
+        raw = [2 ** (-((point - t).total_seconds() / 86400) / half_life_days) for t in touch_times]
+        total = math.fsum(raw)
+        return [w / total for w in raw]
+    raise ValueError(f"unknown attribution model {model!r}")
+
+
+def split_amount(amount: Decimal, programs: list[int], weights: list[float]) -> dict[int, int]:
+    """Whole cents per program for one opportunity, summing exactly to `amount`.
+
+    A program's share is the sum of its touches' weights; each is rounded to the cent and the
+    program of the last touch with a share takes the rounding remainder.
+    """
+    cents = int(amount * 100)
+    shares: dict[int, float] = defaultdict(float)
+    last = programs[0]
+    for program_id, weight in zip(programs, weights, strict=True):
+        if weight > 0:
+            shares[program_id] += weight
+            last = program_id
+    allocated = {program_id: round(cents * share) for program_id, share in shares.items() if program_id != last}
+    allocated[last] = cents - sum(allocated.values())
+    return allocated
+
+
+@dataclass
+class Journey:
+    amount: Decimal
+    point: datetime
+    touches: list[tuple[datetime, int, int]] = field(default_factory=list)  # (occurred_at, touch id, program id)
+
+
+def _journeys(*, basis: str, as_of: date, cfg: MetricSettings) -> tuple[dict[int, Journey], int, Decimal]:
+    """Opportunity id → its program touches in [created_at − lookback, point], in time order.
+
+    Pipeline: opportunities created in W90, point = created_at. Revenue: opportunities won and
+    closed in W90, point = closed_at. (The same opportunities as the accounts' pipeline_created_90d
+    and won_revenue_90d, so the attributed totals match those figures.)
+    Two queries: the opportunities, and the touches joined to them (touchpoint_account_time).
+    Also returns the count and amount of opportunities with no program touch (no credit).
+    """
+    window = Windows.for_day(as_of, cfg).w_long
+    point_field = "created_at" if basis == "pipeline" else "closed_at"
+    opportunities = Opportunity.objects.filter(window.q(point_field)).order_by()
+    if basis == "revenue":
+        opportunities = opportunities.filter(is_won=True)
+    journeys = {
+        pk: Journey(amount=amount, point=point)
+        for pk, amount, point in opportunities.values_list("id", "amount", point_field)
+    }
+    # Opportunities JOIN their account's program touches in [created_at − lookback, point]: the
+    # bounds are per opportunity, so each is one range seek on touchpoint_account_time. The
+    # values_list below reuses the filter's join, so every row is a (touch, opportunity) pair.
+    pairs = (
+        opportunities.alias(
+            attribution_from=ExpressionWrapper(
+                F("created_at") - timedelta(days=cfg.attribution_lookback_days), output_field=DateTimeField()
+            )
+        )
+        .filter(
+            account__touchpoints__occurred_at__gte=F("attribution_from"),
+            account__touchpoints__occurred_at__lte=F(point_field),
+            account__touchpoints__program__isnull=False,
+        )
+        .values_list("id", "account__touchpoints__occurred_at", "account__touchpoints__id",
+                     "account__touchpoints__program_id")
+    )
+    for opportunity_id, occurred_at, touch_id, program_id in pairs:
+        journeys[opportunity_id].touches.append((occurred_at, touch_id, program_id))
+    uncredited = [j for j in journeys.values() if not j.touches]
+    for journey in journeys.values():
+        journey.touches.sort()
+    credited = {pk: j for pk, j in journeys.items() if j.touches}
+    return credited, len(uncredited), sum((j.amount for j in uncredited), ZERO)
+
+
+def attribution_credits(*, as_of: date, cfg: MetricSettings) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """AttributionCredit rows (program × model × basis) and the uncredited totals per basis."""
+    rows: list[dict[str, Any]] = []
+    uncredited: dict[str, Any] = {}
+    for basis in ("pipeline", "revenue"):
+        journeys, n_uncredited, amount_uncredited = _journeys(basis=basis, as_of=as_of, cfg=cfg)
+        uncredited[basis] = {"opportunities": n_uncredited, "amount": str(amount_uncredited)}
+        for model in AttributionModel.values:
+            cents: dict[int, int] = defaultdict(int)
+            opportunities: dict[int, int] = defaultdict(int)
+            for journey in journeys.values():
+                times = [t for t, _, _ in journey.touches]
+                programs = [p for _, _, p in journey.touches]
+                weights = model_weights(model, times, journey.point, cfg.time_decay_half_life_days)
+                for program_id, credit in split_amount(journey.amount, programs, weights).items():
+                    cents[program_id] += credit
+                    opportunities[program_id] += 1
+            rows.extend(
+                {"program_id": program_id, "model": model, "basis": basis, "credit": Decimal(total).scaleb(-2),
+                 "opportunities": opportunities[program_id]}
+                for program_id, total in sorted(cents.items())
+            )
+    return rows, uncredited
+
+
+# --- Sales figures per segment -------------------------------------------------------------------
+
+
+def segment_sales(*, as_of: date, cfg: MetricSettings) -> dict[int | None, dict[str, Any]]:
+    """Segment id (None = all target accounts) → open opportunities as of D, and over the
+    opportunities closed in the outcomes window: win rate, average won amount, median cycle days,
+    and sales velocity = open × win rate × average contract value / median cycle days.
+    """
+    end = day_start(as_of + timedelta(days=1))
+    window = trailing(as_of, cfg.outcomes_window_days)
+    rows = list(
+        Opportunity.objects.filter(_open_as_of(end) | _closed_in(window))
+        .order_by()
+        .values_list("account_id", "account__is_target", "is_closed", "closed_at", "is_won", "amount", "created_at")
+    )
+    members: dict[int | None, set[int]] = defaultdict(set)
+    for segment_id, account_id in Segment.accounts.through.objects.values_list("segment_id", "account_id"):
+        members[segment_id].add(account_id)
+    members[None] = set(Account.objects.filter(is_target=True).values_list("id", flat=True))
+    for segment_id in Segment.objects.values_list("id", flat=True):
+        members.setdefault(segment_id, set())
+
+    result: dict[int | None, dict[str, Any]] = {}
+    for segment_id, accounts in members.items():
+        open_count = closed = 0
+        won_amounts: list[Decimal] = []
+        cycles: list[int] = []
+        for account_id, _, is_closed, closed_at, is_won, amount, created_at in rows:
+            if account_id not in accounts:
+                continue
+            if is_closed and closed_at < end:
+                closed += 1
+                if is_won:
+                    won_amounts.append(amount)
+                    cycles.append((closed_at.date() - created_at.date()).days)
+            else:
+                open_count += 1
+        win_rate = len(won_amounts) / closed if closed else None
+        acv = (sum(won_amounts, ZERO) / len(won_amounts)).quantize(CENT) if won_amounts else None
+        median_cycle = float(statistics.median(cycles)) if cycles else None
+        velocity = (
+            open_count * win_rate * float(acv) / median_cycle
+            if win_rate is not None and acv is not None and median_cycle
+            else None
+        )
+        result[segment_id] = {
+            "open_opportunities": open_count,
+            "win_rate": win_rate,
+            "avg_contract_value": acv,
+            "median_cycle_days": median_cycle,
+            "sales_velocity": velocity,
+        }
+    return result
