@@ -68,5 +68,5 @@ class AccountFilterForm(forms.Form):
             q=(self._value("q", "") or "").strip(),
         )
 
-    def sort(self) -> str:
+    def sort_order(self) -> str:
         return self._value("sort", "") or DEFAULT_ACCOUNT_SORT

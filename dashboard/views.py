@@ -75,7 +75,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
     if as_of.day is None:
         return _no_metrics(request, "Accounts")
     form = AccountFilterForm(request.GET)
-    sort = form.sort()
+    sort = form.sort_order()
     rows = selectors.account_snapshots(as_of=as_of.day, filters=form.filters(), sort=sort)
     page = Paginator(rows, ACCOUNTS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -179,7 +179,7 @@ def account_export(request: HttpRequest) -> HttpResponse:
     if as_of.day is None:
         return _no_metrics(request, "Accounts")
     form = AccountFilterForm(request.GET)
-    qs = selectors.account_snapshots(as_of=as_of.day, filters=form.filters(), sort=form.sort())
+    qs = selectors.account_snapshots(as_of=as_of.day, filters=form.filters(), sort=form.sort_order())
     rows = qs.values_list(*[src for _, src in EXPORT_COLUMNS]).iterator(chunk_size=2000)
     response = StreamingHttpResponse(
         _csv_rows([name for name, _ in EXPORT_COLUMNS], rows), content_type="text/csv; charset=utf-8"
@@ -235,7 +235,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _top_kinds(snapshot, n: int = 3) -> list[tuple[str, float]]:
     kinds = (snapshot.minutes_by_kind or {}) if snapshot else {}
-    ranked = sorted(((k.replace("_", " "), float(v)) for k, v in kinds.items() if v), key=lambda kv: -kv[1])
+    ranked = sorted(((k.replace("_", " "), float(v)) for k, v in kinds.items() if v), key=lambda kv: (-kv[1], kv[0]))
     return ranked[:n]
 
 

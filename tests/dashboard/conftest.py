@@ -183,6 +183,12 @@ def build_world(bob: User, alice: User) -> World:
     return World(acme, globex, initech, umbrella, enterprise, smb, webinar, display, dana, carl)
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    """The role fixtures hash a password each; the slow default hasher would dominate these tests."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def world(bob, alice) -> World:
     return build_world(bob, alice)
@@ -205,3 +211,23 @@ def add_noise(n: int, owner: User, segment: Segment, program: Program) -> None:
                                       occurred_at=at(days_before(k)), source="noise", external_id=f"n{i}-{k}")
         Opportunity.objects.create(account=a, name=f"Noise opp {i}", amount=Decimal(1000),
                                    created_at=at(days_before(5)))
+
+
+def figure(response, fig_id: str) -> dict:
+    """The Plotly figure a page embedded with json_script under `fig_id`."""
+    import json
+    import re
+
+    html = response.content.decode()
+    match = re.search(rf'<script id="{re.escape(fig_id)}" type="application/json">(.*?)</script>', html, re.S)
+    assert match, f"no figure {fig_id} on the page"
+    return json.loads(match.group(1))
+
+
+def text(response) -> str:
+    """The page's text with tags dropped and whitespace collapsed, for looking up sentences."""
+    import re
+    from html import unescape
+
+    html = re.sub(r"<script.*?</script>", " ", response.content.decode(), flags=re.S)
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).strip()
