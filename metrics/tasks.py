@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from celery import chord, shared_task
+from celery import Task, chord, shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
@@ -35,19 +35,24 @@ def _last_complete_day() -> date:
     return timezone.now().date() - timedelta(days=1)
 
 
-@shared_task(**TASK_OPTIONS)
-def compute_snapshots(as_of: str | None = None) -> str:
+@shared_task(bind=True, **TASK_OPTIONS)
+def compute_snapshots(self: Task, as_of: str | None = None, chunk_size: int | None = None) -> str:
     """Compute every snapshot of `as_of` (ISO date; default: yesterday UTC, the last whole day,
-    because beat starts this early in the morning and a day's windows end at its midnight)."""
+    because beat starts this early in the morning and a day's windows end at its midnight), in
+    chunks of `chunk_size` accounts (default: settings.METRICS_CHUNK_SIZE)."""
     day = date.fromisoformat(as_of) if as_of else _last_complete_day()
-    chunks = services.account_chunks()
+    chunks = services.account_chunks(chunk_size=chunk_size)
     services.run_start(as_of=day, chunks_total=len(chunks))
     iso = day.isoformat()
-    callback = compute_rollups_task.si(iso)
-    callback.link_error(mark_run_failed.si(iso))
+    # The run's tasks go to the queue this one came from, so workers dedicated to a queue get
+    # the whole run (and nothing is left on a queue no worker listens to).
+    queue = (self.request.delivery_info or {}).get("routing_key")
+    route = {"queue": queue} if queue else {}
+    callback = compute_rollups_task.si(iso).set(**route)
+    callback.link_error(mark_run_failed.si(iso).set(**route))
     try:
         if chunks:
-            chord([compute_chunk.si(iso, ids) for ids in chunks], callback).apply_async()
+            chord([compute_chunk.si(iso, ids).set(**route) for ids in chunks], callback).apply_async()
         else:
             callback.apply_async()
     except Exception as exc:
