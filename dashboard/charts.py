@@ -38,13 +38,14 @@ def _layout(*, height: int, x_title: str = "", y_title: str = "", **extra: Any) 
     layout: dict[str, Any] = {
         "template": "none",
         "height": height,
-        "margin": {"l": 60, "r": 20, "t": 10, "b": 50},
+        "margin": {"l": 60, "r": 20, "t": 36, "b": 50},
         "font": {"family": FONT, "size": 12, "color": "#1d2330"},
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
         "xaxis": {"title": {"text": x_title}, "gridcolor": "#eef0f4", "automargin": True},
         "yaxis": {"title": {"text": y_title}, "gridcolor": "#eef0f4", "automargin": True, "rangemode": "tozero"},
-        "legend": {"orientation": "h", "y": -0.25},
+        # Above the plot: below it, a legend collides with the x-axis title on narrow cards.
+        "legend": {"orientation": "h", "x": 0, "y": 1.02, "xanchor": "left", "yanchor": "bottom"},
         "hovermode": "x unified",
     }
     for key, value in extra.items():
@@ -134,8 +135,10 @@ def minutes_by_kind(history: Sequence[AccountSnapshot], *, weeks: int = 13) -> F
         for i, kind in enumerate(kinds)
     ]
     return _finish(
-        go.Figure(traces, layout=_layout(height=300, barmode="stack", x_title="Snapshot day",
-                                         y_title="Minutes in the 90 days before"))
+        go.Figure(traces, layout=_layout(height=380, barmode="stack", x_title="Snapshot day",
+                                         y_title="Minutes in the 90 days before", margin={"t": 10},
+                                         legend={"orientation": "v", "x": 1.02, "y": 1, "yanchor": "top",
+                                                 "font": {"size": 10}}))
     )
 
 
@@ -223,11 +226,11 @@ def segment_trend(history: Sequence[SegmentSnapshot]) -> Figure:
                    line={"color": COLOURS["reach"], "dash": "dash"}, yaxis="y2"),
     ]
     layout = _layout(
-        height=340, x_title="Snapshot day", y_title="Share of the segment's accounts",
-        yaxis={"tickformat": ".0%", "range": [0, 1]},
+        height=340, x_title="Snapshot day", y_title="Share of accounts",
+        yaxis={"tickformat": ".0%", "range": [0, 1.02]},
         yaxis2={"title": {"text": "Programs reached"}, "overlaying": "y", "side": "right", "rangemode": "tozero",
                 "showgrid": False},
-        margin={"r": 60},
+        margin={"r": 60, "t": 60},
     )
     return _finish(go.Figure(traces, layout=layout))
 

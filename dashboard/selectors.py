@@ -207,7 +207,7 @@ class Verdict:
 
 
 def account_verdict(snapshot: AccountSnapshot, required_roles: int) -> Verdict:
-    """One line saying whether the account is healthy and why.
+    """One line saying whether the account is healthy and why (the page shows the journey stage beside it).
 
     Healthy = engaged, covered and engagement not falling; at risk = not engaged, or the last
     30 days fell below half the 30 before; anything else is worth watching.
@@ -231,8 +231,6 @@ def account_verdict(snapshot: AccountSnapshot, required_roles: int) -> Verdict:
     if falling:
         drop = round(100 * (1 - s.minutes_30d / s.minutes_prev_30d))
         bad.append(f"minutes down {drop} % on the previous 30 days")
-    if s.journey_stage in (JourneyStage.OPPORTUNITY, JourneyStage.CUSTOMER):
-        good.append("open opportunity" if s.journey_stage == JourneyStage.OPPORTUNITY else "customer")
     if not s.engaged or falling:
         return Verdict("at_risk", "At risk", bad + good)
     if not bad:

@@ -20,7 +20,8 @@ def info(name: str) -> str:
     """A small ⓘ whose hover text is the figure's definition, linking to the definitions page."""
     d = DEFINITIONS[name]
     return format_html(
-        '<a class="info" href="{}#{}" title="{}" aria-label="Definition of {}: {}">ⓘ</a>',
+        # A styled "i" rather than the ⓘ character, which some system fonts lack.
+        '<a class="info" href="{}#{}" title="{}" aria-label="Definition of {}: {}">i</a>',
         reverse("dashboard:definitions"),
         name,
         d.text,

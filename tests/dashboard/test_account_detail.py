@@ -30,7 +30,7 @@ def test_verdict_line(page):
         # 20 minutes in the last 30 days against 50 before: down 60 %.
         (dict(engaged=True, covered=True, roles_covered=3, has_decision_maker=True, minutes_30d=20,
               minutes_prev_30d=50, journey_stage="opportunity"),
-         "At risk: minutes down 60 % on the previous 30 days, engaged, 3 of 5 roles covered, open opportunity"),
+         "At risk: minutes down 60 % on the previous 30 days, engaged, 3 of 5 roles covered"),
     ],
 )
 def test_verdicts(fields, sentence):

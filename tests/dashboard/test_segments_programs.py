@@ -56,7 +56,7 @@ def test_compare_two_segments(as_alice, world):
     bars = {t["name"]: t["y"] for t in figure(r, "fig-compare")["data"]}
     # Shares of each segment's accounts at or past each stage.
     assert bars == {"Enterprise": [1.0, 1.0, 1.0, 0.5, 0.5, 0.0], "SMB": [1.0, 0.5, 0.0, 0.0, 0.0, 0.0]}
-    assert "Aware ⓘ 100 % 50 %" in text(r)
+    assert "Aware i 100 % 50 %" in text(r)
     hist = {t["name"]: t["y"] for t in figure(r, "fig-compare-hist")["data"]}
     # SMB members on D: Initech 0 and =Umbrella 5 minutes: half in "0", half in "under 10".
     assert hist["SMB"] == [0.5, 0.5, 0, 0, 0, 0, 0, 0]
