@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 from urllib.parse import urlsplit
 
-from accounts.models import Seniority
+from django.contrib.auth.models import Group, User
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from accounts.models import (
+    Account,
+    Channel,
+    Contact,
+    Opportunity,
+    OpportunityType,
+    Program,
+    Role,
+    Seniority,
+    TouchpointKind,
+)
+from accounts.roles import SALES
 
 _VP = re.compile(r"vice president|\bvp\b", re.IGNORECASE)
 # "chief", a C?O word (CEO, CFO, CMO, CTO…), "founder" or "president". "Vice president" is
@@ -61,3 +81,376 @@ def email_domain(email: str | None) -> str | None:
     if not email or "@" not in email:
         return None
     return normalise_domain(email.rsplit("@", 1)[1])
+
+
+# --- Validation and writes shared by the CSV import and the API -------------------------------
+# Both paths hand these functions typed values (the import parses CSV text, DRF parses JSON);
+# the rules below are the only place a record's shape is checked.
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a record cannot be written; `field` is our field name (the import maps it back to its column)."""
+
+    field: str
+    reason: str
+
+
+class InvalidRecord(ValueError):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(f"{p.field}: {p.reason}" for p in problems))
+        self.problems = problems
+
+
+# A host name with at least one dot and a letter-led top-level label (rejects hashes, "n/a", IPs).
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
+_CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+_SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,49}$")
+_MAX_INT = 2_147_483_647
+
+
+def _choice(value: str, choices: type, field: str, problems: list[Problem]) -> str:
+    """Accept a choice by value or label, case-insensitively, spaces or dashes for underscores."""
+    key = re.sub(r"[\s-]+", "_", value.strip().lower())
+    for choice_value, label in choices.choices:
+        if key in (choice_value, re.sub(r"[\s-]+", "_", str(label).lower())):
+            return choice_value
+    problems.append(Problem(field, f"{value!r} is not one of: {', '.join(choices.values)}"))
+    return value
+
+
+class _Checker:
+    """Collects every problem of one record instead of stopping at the first."""
+
+    def __init__(self, data: Mapping[str, Any], *, partial: bool) -> None:
+        self.data = data
+        self.partial = partial
+        self.problems: list[Problem] = []
+        self.out: dict[str, Any] = {}
+
+    def has(self, field: str) -> bool:
+        return field in self.data
+
+    def text(self, field: str, max_length: int, *, required: bool = False, null: bool = False) -> None:
+        if not self.has(field):
+            if required and not self.partial:
+                self.problems.append(Problem(field, "is required"))
+            return
+        value = self.data[field]
+        value = "" if value is None else str(value).strip()
+        if required and not value:
+            self.problems.append(Problem(field, "is required"))
+        elif len(value) > max_length:
+            self.problems.append(Problem(field, f"is longer than {max_length} characters"))
+        self.out[field] = (value or None) if null else value
+
+    def number(self, field: str, *, minimum: Decimal | int | None = 0, maximum: Decimal | int | None = None,
+               integer: bool = False, places: int | None = None) -> None:
+        if not self.has(field):
+            return
+        value = self.data[field]
+        if value is None or value == "":
+            self.out[field] = None
+            return
+        try:
+            number = int(value) if integer else Decimal(str(value))
+        except (ValueError, ArithmeticError):
+            self.problems.append(Problem(field, f"{value!r} is not a number"))
+            return
+        if integer and isinstance(value, Decimal | float) and value != int(value):
+            self.problems.append(Problem(field, f"{value!r} is not a whole number"))
+            return
+        if not integer and not number.is_finite():
+            self.problems.append(Problem(field, f"{value!r} is not a number"))
+            return
+        if minimum is not None and number < minimum:
+            self.problems.append(Problem(field, f"must be at least {minimum}"))
+        elif maximum is not None and number > maximum:
+            self.problems.append(Problem(field, f"must be at most {maximum}"))
+        elif places is not None:
+            number = number.quantize(Decimal(1).scaleb(-places))
+        self.out[field] = number
+
+    def flag(self, field: str) -> None:
+        if self.has(field):
+            value = self.data[field]
+            if value is None:
+                value = False
+            if not isinstance(value, bool):
+                self.problems.append(Problem(field, f"{value!r} is not true or false"))
+            self.out[field] = value
+
+    def moment(self, field: str, *, required: bool = False) -> None:
+        if not self.has(field) or self.data[field] is None:
+            if required and (not self.partial or self.has(field)):
+                self.problems.append(Problem(field, "is required"))
+            elif self.has(field):
+                self.out[field] = None
+            return
+        value = self.data[field]
+        if not isinstance(value, _dt.datetime) or value.tzinfo is None:
+            self.problems.append(Problem(field, "must be a date-time with a time zone"))
+            return
+        self.out[field] = value.astimezone(_dt.UTC)
+
+    def day(self, field: str) -> None:
+        if self.has(field):
+            value = self.data[field]
+            if isinstance(value, _dt.datetime):
+                value = value.date()
+            if value is not None and not isinstance(value, _dt.date):
+                self.problems.append(Problem(field, f"{value!r} is not a date"))
+            self.out[field] = value
+
+    def done(self) -> dict[str, Any]:
+        if self.problems:
+            raise InvalidRecord(self.problems)
+        return self.out
+
+
+def validate_domain(value: str | None) -> str | None:
+    """Normalise a web address to its domain; raise ValueError when it is not one."""
+    domain = normalise_domain(value)
+    if domain is not None and not _DOMAIN_RE.match(domain):
+        raise ValueError(f"{value!r} is not a web address or domain")
+    return domain
+
+
+def account_clean(*, data: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
+    """Check and normalise an account's own fields (owner and segments are resolved by the caller)."""
+    c = _Checker(data, partial=partial)
+    c.text("name", 255, required=True)
+    if c.has("domain"):
+        try:
+            c.out["domain"] = validate_domain(data["domain"])
+        except ValueError as exc:
+            c.problems.append(Problem("domain", str(exc)))
+    c.text("industry", 100)
+    c.number("employees", integer=True, maximum=_MAX_INT)
+    c.number("annual_revenue", maximum=Decimal("1e16") - 1, places=2)
+    c.text("country", 100)
+    if c.has("tier"):
+        tier = data["tier"]
+        if tier in (None, ""):
+            c.out["tier"] = None
+        elif str(tier).strip().lower().removeprefix("tier").strip() in ("1", "2", "3"):
+            c.out["tier"] = int(str(tier).strip().lower().removeprefix("tier").strip())
+        else:
+            c.problems.append(Problem("tier", f"{tier!r} is not 1, 2 or 3"))
+    c.flag("is_target")
+    c.text("external_id", 100, null=True)
+    return c.done()
+
+
+def contact_clean(*, data: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
+    """Check and normalise a contact's own fields; `seniority_level` is set by the writers."""
+    c = _Checker(data, partial=partial)
+    if c.has("email"):
+        email = normalise_email(data["email"])
+        if email is not None:
+            try:
+                validate_email(email)
+            except ValidationError:
+                c.problems.append(Problem("email", f"{data['email']!r} is not an email address"))
+        c.out["email"] = email
+    c.text("first_name", 100)
+    c.text("last_name", 100)
+    c.text("title", 255)
+    c.text("department", 100)
+    c.text("phone", 50)
+    for field, choices in (("role", Role), ("seniority", Seniority)):
+        if c.has(field):
+            value = str(data[field] or "").strip()
+            c.out[field] = _choice(value, choices, field, c.problems) if value else ""
+    c.flag("opted_out")
+    c.text("external_id", 100, null=True)
+    if not partial and not c.out.get("email") and not c.out.get("external_id"):
+        c.problems.append(Problem("email", "a contact needs an email or an external_id"))
+    return c.done()
+
+
+def program_clean(*, data: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
+    c = _Checker(data, partial=partial)
+    c.text("name", 255, required=True)
+    if c.has("channel") or not partial:
+        value = str(data.get("channel") or "").strip()
+        if not value:
+            c.problems.append(Problem("channel", "is required"))
+        else:
+            c.out["channel"] = _choice(value, Channel, "channel", c.problems)
+    c.day("start_date")
+    c.day("end_date")
+    start, end = c.out.get("start_date"), c.out.get("end_date")
+    if start and end and end < start:
+        c.problems.append(Problem("end_date", "is before start_date"))
+    c.number("cost", maximum=Decimal("1e12") - 1, places=2)
+    if c.out.get("cost", 0) is None:
+        c.out["cost"] = Decimal("0.00")
+    if c.has("success_kinds"):
+        kinds = data["success_kinds"] or []
+        if isinstance(kinds, str) or not all(isinstance(k, str) for k in kinds):
+            c.problems.append(Problem("success_kinds", "must be a list of touchpoint kinds"))
+        else:
+            c.out["success_kinds"] = [_choice(k, TouchpointKind, "success_kinds", c.problems) for k in kinds]
+    c.text("external_id", 100, null=True)
+    return c.done()
+
+
+_WON = {"closedwon", "won", "closedwin", "win"}
+_LOST = {"closedlost", "lost", "closedlose", "closedlose", "closednotwon", "closeddead", "dead"}
+
+
+def stage_outcome(stage: str | None) -> str:
+    """'won', 'lost' or 'open' from a stage name: Closed Won, Closed/Won, closedwon → won, and so on."""
+    key = re.sub(r"[^a-z]", "", (stage or "").lower())
+    if key in _WON:
+        return "won"
+    if key in _LOST:
+        return "lost"
+    return "open"
+
+
+def opportunity_clean(*, data: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
+    """is_closed / is_won default from the stage name when the source leaves them out."""
+    c = _Checker(data, partial=partial)
+    c.text("name", 255, required=True)
+    c.number("amount", maximum=Decimal("1e14") - 1, places=2)
+    if c.out.get("amount", 0) is None:
+        c.out["amount"] = Decimal("0.00")
+    if c.has("currency"):
+        currency = str(data["currency"] or "USD").strip().upper() or "USD"
+        if not _CURRENCY_RE.match(currency):
+            c.problems.append(Problem("currency", f"{data['currency']!r} is not a 3-letter currency code"))
+        c.out["currency"] = currency
+    c.text("stage", 100)
+    if c.has("type"):
+        value = str(data["type"] or "").strip()
+        c.out["type"] = _choice(value, OpportunityType, "type", c.problems) if value else OpportunityType.NEW
+    c.moment("created_at", required=True)
+    c.moment("closed_at")
+    outcome = stage_outcome(c.out.get("stage"))
+    if c.has("is_closed") and data["is_closed"] is not None:
+        c.flag("is_closed")
+    elif "stage" in c.out:
+        c.out["is_closed"] = outcome != "open"
+    if c.has("is_won") and data["is_won"] is not None:
+        c.flag("is_won")
+    elif "stage" in c.out:
+        c.out["is_won"] = outcome == "won"
+    if c.out.get("is_won") and c.out.get("is_closed") is False:
+        c.problems.append(Problem("is_won", "a won opportunity must be closed"))
+    if c.out.get("is_won") and "is_closed" not in c.out:
+        c.out["is_closed"] = True
+    if c.out.get("is_closed") and not c.out.get("closed_at") and (not partial or "closed_at" in c.out):
+        c.problems.append(Problem("closed_at", "is required for a closed opportunity"))
+    c.text("external_id", 100, null=True)
+    return c.done()
+
+
+def touchpoint_clean(*, data: Mapping[str, Any]) -> dict[str, Any]:
+    """A touchpoint's own fields; account / contact / program are resolved by the caller."""
+    c = _Checker(data, partial=False)
+    kind = str(data.get("kind") or "").strip()
+    if not kind:
+        c.problems.append(Problem("kind", "is required"))
+    elif kind in TouchpointKind.values:
+        c.out["kind"] = kind
+    else:
+        c.out["kind"] = _choice(kind, TouchpointKind, "kind", c.problems)
+    c.moment("occurred_at", required=True)
+    c.number("minutes", maximum=Decimal("999999.99"), places=2)
+    low, high = (0, 10) if c.out.get("kind") == TouchpointKind.NPS_RESPONSE else (-32768, 32767)
+    c.number("score", integer=True, minimum=low, maximum=high)
+    source = str(data.get("source") or "").strip().lower()
+    if not _SOURCE_RE.match(source):
+        c.problems.append(Problem("source", "is required: lower-case letters, digits, '_', '.', '-' (≤ 50)"))
+    c.out["source"] = source
+    c.text("external_id", 150, required=True)
+    return c.done()
+
+
+def csv_safe(value: Any) -> Any:
+    """A cell for a CSV export: text starting with = + - @ (or tab / CR) gets a leading quote so a
+    spreadsheet shows it instead of running it as a formula (OWASP CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def owner_for_email(*, email: str | None, create: bool = True) -> tuple[User | None, bool]:
+    """The user an owner email names; a missing one becomes an inactive sales user (an admin
+    activates it). Returns (user, created)."""
+    email = normalise_email(email)
+    if email is None:
+        return None, False
+    validate_email(email)
+    user = User.objects.filter(email__iexact=email).order_by("id").first()
+    if user is not None or not create:
+        return user, False
+    user = User.objects.create_user(username=email[:150], email=email, is_active=False)
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    user.groups.add(Group.objects.get(name=SALES))
+    return user, True
+
+
+def account_for_email(email: str | None) -> Account | None:
+    """The account whose domain is the email's domain (a contact without an account is matched so)."""
+    domain = email_domain(email)
+    return Account.objects.filter(domain=domain).first() if domain else None
+
+
+def _apply(instance: Any, values: Mapping[str, Any]) -> bool:
+    changed = False
+    for field, value in values.items():
+        if getattr(instance, field) != value:
+            setattr(instance, field, value)
+            changed = True
+    return changed
+
+
+def account_save(*, account: Account | None, data: Mapping[str, Any], owner: User | None = None,
+                 set_owner: bool = False) -> Account:
+    """Create (account=None) or update one account from already cleaned data."""
+    account = account or Account()
+    values = dict(data)
+    if set_owner:
+        values["owner"] = owner
+    _apply(account, values)
+    account.save()
+    return account
+
+
+def contact_save(*, contact: Contact | None, data: Mapping[str, Any], account: Account | None,
+                 set_account: bool) -> Contact:
+    """Create or update one contact; seniority_level always follows seniority / title."""
+    contact = contact or Contact()
+    values = dict(data)
+    if set_account:
+        values["account"] = account
+    _apply(contact, values)
+    contact.seniority_level = resolve_seniority(seniority=contact.seniority, title=contact.title)
+    contact.save()
+    return contact
+
+
+def program_save(*, program: Program | None, data: Mapping[str, Any]) -> Program:
+    program = program or Program()
+    _apply(program, data)
+    program.save()
+    return program
+
+
+def opportunity_save(*, opportunity: Opportunity | None, data: Mapping[str, Any],
+                     account: Account | None) -> Opportunity:
+    opportunity = opportunity or Opportunity()
+    values = dict(data)
+    if account is not None:
+        values["account"] = account
+    _apply(opportunity, values)
+    if opportunity.is_won and not opportunity.is_closed:
+        raise InvalidRecord([Problem("is_closed", "a won opportunity must be closed")])
+    if opportunity.is_closed and opportunity.closed_at is None:
+        raise InvalidRecord([Problem("closed_at", "is required for a closed opportunity")])
+    opportunity.save()
+    return opportunity
+

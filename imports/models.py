@@ -1,0 +1,47 @@
+"""An import run: the uploaded file, its progress for the page's progress bar, and its result."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class ImportJob(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=20)
+    preset = models.CharField(max_length=20, default="auto")
+    dry_run = models.BooleanField(default=False)
+    timezone = models.CharField(max_length=64, default="UTC")
+    # Relative to MEDIA_ROOT; the worker streams it from disk.
+    file = models.FileField(upload_to="imports/%Y/%m/%d/")
+    original_name = models.CharField(max_length=255)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    phase = models.CharField(max_length=20, blank=True, help_text="validate or write")
+    progress = models.FloatField(default=0, help_text="0–1 over both phases")
+    # imports.services.ImportResult.to_dict(): counts, mapping, the first errors and their total.
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, help_text="An unexpected failure (a bug), not bad input")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import of {self.original_name} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.REJECTED, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.progress)

@@ -1,0 +1,484 @@
+"""Column names of real exports, per preset and kind, and the value maps that go with them.
+
+A header matches an alias case-insensitively, ignoring spaces and underscores, and ignoring an
+"Object:" prefix ("Account: Account Name" matches "Account Name"; when two headers differ only
+by prefix, the one whose object is the kind being imported wins: "Contact: Phone" over
+"Account: Phone" for contacts). Aliases are listed in order of preference; for a field with
+several matching columns the first non-blank value in that order is used (Salesforce activities:
+ActivityDateTime, else ActivityDate).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from accounts.models import DEFAULT_SUCCESS_KINDS, Channel, TouchpointKind
+
+KINDS = ("accounts", "contacts", "programs", "opportunities", "touchpoints")
+PRESETS = ("native", "salesforce", "hubspot", "marketo")
+
+# Objects whose prefix ("Contact: Email") marks a column as the kind's own.
+KIND_OBJECTS = {
+    "accounts": {"account", "company"},
+    "contacts": {"contact", "lead"},
+    "programs": {"campaign", "program"},
+    "opportunities": {"opportunity", "deal"},
+    "touchpoints": {"activity", "task", "event", "campaignmember"},
+}
+
+NATIVE: dict[str, tuple[str, ...]] = {
+    "accounts": ("external_id", "name", "domain", "industry", "employees", "annual_revenue", "country", "owner_email",
+                 "tier", "is_target", "segments"),
+    "contacts": ("external_id", "account_external_id", "email", "first_name", "last_name", "title", "role",
+                 "department", "seniority", "phone", "opted_out"),
+    "programs": ("external_id", "name", "channel", "start_date", "end_date", "cost", "segment", "success_kinds"),
+    "opportunities": ("external_id", "account_external_id", "name", "amount", "currency", "stage", "type",
+                      "created_at", "closed_at", "is_closed", "is_won"),
+    # contact_external_id is our addition: activity exports name the person by CRM id, not email.
+    "touchpoints": ("external_id", "source", "kind", "occurred_at", "account_external_id", "contact_email",
+                    "contact_external_id", "program_external_id", "minutes", "score"),
+}
+
+# Column sets a file must have, per kind: each entry is a group of fields of which one must be mapped.
+REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
+    "accounts": (("name",), ("external_id", "domain")),
+    "contacts": (("email", "external_id"),),
+    "programs": (("name",), ("channel",)),
+    "opportunities": (("external_id",), ("account_external_id",), ("name",), ("created_at",)),
+    "touchpoints": (("external_id",), ("occurred_at",), ("account_external_id", "contact_email", "contact_external_id")),
+}
+
+# Presets fill in a touchpoint's source (the preset's name) and kind (from activity types); native files say them.
+_NATIVE_TOUCHPOINT_REQUIRED = (("source",), ("kind",))
+
+_SF: dict[str, dict[str, list[str]]] = {
+    "accounts": {
+        "external_id": ["Id", "Account ID", "Account: Account ID", "AccountId"],
+        "name": ["Name", "Account Name"],
+        "domain": ["Website", "Domain"],
+        "industry": ["Industry"],
+        "employees": ["NumberOfEmployees", "Employees"],
+        "annual_revenue": ["AnnualRevenue"],
+        "country": ["BillingCountry", "Country"],
+        "owner_email": ["Owner Email", "Account Owner Email", "OwnerEmail"],
+        "tier": ["Tier__c", "Tier", "Account Tier"],
+        "is_target": ["Target_Account__c", "Is_Target__c", "Target Account", "IsTarget"],
+    },
+    "contacts": {
+        "external_id": ["Id", "Contact ID", "ContactId", "Lead ID"],
+        "account_external_id": ["AccountId", "Account ID"],
+        "account_name": ["Account Name", "Account: Account Name", "Company"],
+        "email": ["Email"],
+        "first_name": ["FirstName", "First Name"],
+        "last_name": ["LastName", "Last Name"],
+        "title": ["Title"],
+        "role": ["Role", "Buying_Role__c", "Contact Role"],
+        "department": ["Department"],
+        "phone": ["Phone", "MobilePhone"],
+        "opted_out": ["HasOptedOutOfEmail", "Email Opt Out"],
+    },
+    "programs": {
+        "external_id": ["Id", "Campaign ID", "CampaignId"],
+        "name": ["Name", "Campaign Name"],
+        "channel": ["Type", "Campaign Type"],
+        "start_date": ["StartDate", "Start Date"],
+        "end_date": ["EndDate", "End Date"],
+        "cost": ["ActualCost", "Actual Cost", "BudgetedCost", "Budgeted Cost"],
+    },
+    "opportunities": {
+        "external_id": ["Id", "Opportunity ID", "OpportunityId"],
+        "account_external_id": ["AccountId", "Account ID"],
+        "name": ["Name", "Opportunity Name"],
+        "amount": ["Amount"],
+        "currency": ["CurrencyIsoCode", "Opportunity Currency", "Currency"],
+        "stage": ["StageName", "Stage"],
+        "type": ["Type", "Opportunity Type"],
+        "created_at": ["CreatedDate", "Created Date"],
+        "close_date": ["CloseDate", "Close Date"],
+        "is_closed": ["IsClosed", "Closed"],
+        "is_won": ["IsWon", "Won"],
+    },
+    "touchpoints": {
+        "external_id": ["Id", "Activity ID", "Task ID", "Event ID", "CampaignMember ID"],
+        "account_external_id": ["AccountId", "Account ID"],
+        "contact_external_id": ["WhoId", "ContactId", "Contact ID", "LeadId", "Lead ID"],
+        "contact_email": ["Email", "Contact Email"],
+        "program_external_id": ["CampaignId", "Campaign ID"],
+        "occurred_at": ["ActivityDateTime", "StartDateTime", "FirstRespondedDate", "ActivityDate", "CreatedDate"],
+        "activity_type": ["Type", "Activity Type"],
+        "subtype": ["TaskSubtype", "EventSubtype"],
+        "status": ["Status"],
+        "responded": ["HasResponded"],
+        "minutes": ["DurationInMinutes"],
+        "duration_seconds": ["CallDurationInSeconds"],
+    },
+}
+
+_HUBSPOT: dict[str, dict[str, list[str]]] = {
+    "accounts": {
+        "external_id": ["Record ID", "Company ID", "id", "company_id"],
+        "name": ["Company name", "Name", "property_name"],
+        "domain": ["Company Domain Name", "Website URL", "property_domain", "property_website", "Domain"],
+        "industry": ["Industry", "property_industry"],
+        "employees": ["Number of Employees", "property_numberofemployees"],
+        "annual_revenue": ["Annual Revenue", "property_annualrevenue"],
+        "country": ["Country/Region", "Country", "property_country"],
+        "owner_email": ["Owner Email", "Company owner email"],
+        "tier": ["ICP Tier", "Ideal customer profile tier", "property_hs_ideal_customer_profile", "Tier"],
+        "is_target": ["Target Account", "property_hs_is_target_account", "Is target account"],
+    },
+    "contacts": {
+        "external_id": ["Record ID", "Contact ID", "id", "vid"],
+        "account_external_id": ["Associated Company IDs (Primary)", "Associated Company ID", "Associated Company IDs",
+                                "property_associatedcompanyid", "associatedcompanyid"],
+        "account_name": ["Company Name", "Company", "property_company"],
+        "email": ["Email", "property_email"],
+        "first_name": ["First Name", "property_firstname"],
+        "last_name": ["Last Name", "property_lastname"],
+        "title": ["Job Title", "property_jobtitle"],
+        "role": ["Buying Role", "property_hs_buying_role"],
+        "department": ["Department", "property_department"],
+        "seniority": ["Seniority", "property_hs_seniority"],
+        "phone": ["Phone Number", "property_phone"],
+        "opted_out": ["Unsubscribed from all email", "property_hs_email_optout"],
+    },
+    "programs": {
+        "external_id": ["Campaign ID", "Record ID", "id"],
+        "name": ["Campaign name", "Name", "property_name"],
+        "channel": ["Campaign type", "Channel", "Type"],
+        "start_date": ["Start date", "property_hs_start_date"],
+        "end_date": ["End date", "property_hs_end_date"],
+        "cost": ["Actual spend", "Budget", "property_hs_budget_items_sum_amount"],
+    },
+    "opportunities": {
+        "external_id": ["Record ID", "Deal ID", "deal_id", "id"],
+        "account_external_id": ["Associated Company IDs (Primary)", "Associated Company ID", "Associated Company IDs",
+                                "company_id"],
+        "name": ["Deal Name", "property_dealname"],
+        "amount": ["Amount", "property_amount"],
+        "currency": ["Currency", "Deal currency code", "property_deal_currency_code"],
+        "stage": ["Deal Stage", "property_dealstage", "deal_pipeline_stage_id", "dealstage"],
+        "type": ["Deal Type", "property_dealtype"],
+        "created_at": ["Create Date", "property_createdate", "createdate"],
+        "close_date": ["Close Date", "property_closedate", "closedate"],
+        "is_closed": ["Is Closed", "property_hs_is_closed"],
+        "is_won": ["Is Closed Won", "property_hs_is_closed_won"],
+    },
+    "touchpoints": {
+        "external_id": ["id", "conversion_id", "engagement_id", "Activity ID", "Record ID"],
+        "account_external_id": ["company_id", "Associated Company ID", "Associated Company IDs (Primary)"],
+        "contact_email": ["recipient", "Email", "Contact email"],
+        "contact_external_id": ["contact_id", "Contact ID", "Associated Contact ID"],
+        "occurred_at": ["created", "timestamp", "start_time", "property_hs_timestamp", "Activity date", "Create Date"],
+        "activity_type": ["type", "Activity type"],
+        "form_id": ["form_id", "Form ID"],
+        "end_time": ["end_time"],
+    },
+}
+
+_MARKETO: dict[str, dict[str, list[str]]] = {
+    "accounts": {
+        "external_id": ["externalCompanyId", "Company ID", "id"],
+        "name": ["company", "Company Name", "name"],
+        "domain": ["website", "domain"],
+        "industry": ["industry"],
+        "employees": ["numberOfEmployees"],
+        "annual_revenue": ["annualRevenue"],
+        "country": ["billingCountry", "country"],
+    },
+    "contacts": {
+        "external_id": ["id", "Id", "leadId", "Lead ID", "Marketo ID"],
+        "account_external_id": ["externalCompanyId", "sfdcAccountId"],
+        "account_name": ["company", "Company Name"],
+        "email": ["email", "Email Address"],
+        "first_name": ["firstName", "First Name"],
+        "last_name": ["lastName", "Last Name"],
+        "title": ["title", "Job Title"],
+        "department": ["department"],
+        "phone": ["phone", "Phone Number"],
+        "opted_out": ["unsubscribed"],
+    },
+    "programs": {
+        "external_id": ["id", "Program ID"],
+        "name": ["name", "Program Name"],
+        "channel": ["channel"],
+        "start_date": ["startDate"],
+        "end_date": ["endDate"],
+        "cost": ["cost", "Period Cost"],
+    },
+    "opportunities": {
+        "external_id": ["externalOpportunityId", "id"],
+        "account_external_id": ["externalCompanyId"],
+        "name": ["name", "Opportunity Name"],
+        "amount": ["amount"],
+        "stage": ["stage"],
+        "type": ["type"],
+        "created_at": ["externalCreatedDate", "createdAt"],
+        "close_date": ["closeDate"],
+        "is_closed": ["isClosed"],
+        "is_won": ["isWon"],
+    },
+    "touchpoints": {
+        "external_id": ["marketoGUID", "id", "Activity ID"],
+        "contact_external_id": ["leadId", "Lead ID"],
+        "contact_email": ["email"],
+        "occurred_at": ["activityDate", "Activity Date"],
+        "activity_type": ["activityTypeId", "Activity Type ID", "Activity Type"],
+        "program_id_attr": ["primaryAttributeValueId"],
+        "attributes": ["attributes"],
+        "status": ["New Status", "new_status"],
+    },
+}
+
+
+def _native(kind: str) -> dict[str, list[str]]:
+    return {name: [name] for name in NATIVE[kind]}
+
+
+ALIASES: dict[str, dict[str, dict[str, list[str]]]] = {
+    "native": {kind: _native(kind) for kind in KINDS},
+    "salesforce": _SF,
+    "hubspot": _HUBSPOT,
+    "marketo": _MARKETO,
+}
+# Sync tools (Fivetran, Airbyte) land the same objects with snake_case API names: "annual_revenue",
+# "number_of_employees", "stage_name", "is_won". Header matching ignores underscores, so most map
+# already; these are the ones whose spelling differs.
+_SF["opportunities"]["stage"].append("stage_name")
+_SF["opportunities"]["close_date"].append("close_date")
+_SF["touchpoints"]["contact_external_id"].insert(0, "who_id")
+_SF["touchpoints"]["occurred_at"][0:0] = ["activity_date_time", "start_date_time"]
+_SF["touchpoints"]["subtype"] += ["task_subtype", "event_subtype"]
+_SF["touchpoints"]["duration_seconds"].append("call_duration_in_seconds")
+_MARKETO["touchpoints"]["contact_external_id"].insert(0, "lead_id")
+_MARKETO["touchpoints"]["occurred_at"].insert(0, "activity_date")
+_MARKETO["touchpoints"]["activity_type"].insert(0, "activity_type_id")
+_MARKETO["touchpoints"]["program_id_attr"].append("primary_attribute_value_id")
+
+
+def header_key(header: str) -> tuple[str, str | None]:
+    """'Account: Account Name' → ('accountname', 'account'); 'number_of_employees' → ('numberofemployees', None)."""
+    text = re.sub(r"[\s_]+", "", header.replace("\ufeff", "").lower())
+    if ":" in text:
+        prefix, bare = text.rsplit(":", 1)
+        return bare, prefix
+    return text, None
+
+
+@dataclass
+class Mapping_:
+    """Which columns feed which field: field → column indexes in order of preference."""
+
+    preset: str
+    columns: dict[str, list[int]]
+    header: list[str]
+    missing: list[tuple[str, ...]] = field(default_factory=list)
+
+    @property
+    def mapped_headers(self) -> dict[str, list[str]]:
+        return {name: [self.header[i] for i in idx] for name, idx in self.columns.items()}
+
+    @property
+    def unmapped(self) -> list[str]:
+        used = {i for idx in self.columns.values() for i in idx}
+        return [h for i, h in enumerate(self.header) if i not in used]
+
+
+def map_columns(header: list[str], kind: str, preset: str) -> Mapping_:
+    keys = [header_key(h) for h in header]
+    own = KIND_OBJECTS[kind]
+    columns: dict[str, list[int]] = {}
+    taken: set[int] = set()
+    for name, aliases in ALIASES[preset][kind].items():
+        found: list[int] = []
+        for alias in aliases:
+            bare, prefix = header_key(alias)
+            matches = [
+                i for i, (hbare, hprefix) in enumerate(keys)
+                if i not in taken and i not in found and hbare == bare and (prefix is None or hprefix == prefix)
+            ]
+            # "Contact: Phone" before an unprefixed "Phone" before "Account: Phone" for contacts.
+            matches.sort(key=lambda i: 0 if keys[i][1] in own else 1 if keys[i][1] is None else 2)
+            found.extend(matches[:1])
+        if found:
+            columns[name] = found
+            taken.update(found)
+    required = REQUIRED[kind] + (_NATIVE_TOUCHPOINT_REQUIRED if (preset, kind) == ("native", "touchpoints") else ())
+    if kind == "accounts" and preset != "native":
+        # CRM files without Id or website (sObject trees, reports) are matched on the account name.
+        required = (("name",),)
+    missing = [group for group in required if not any(f in columns for f in group)]
+    return Mapping_(preset=preset, columns=columns, header=header, missing=missing)
+
+
+def choose_mapping(header: list[str], kind: str, preset: str) -> Mapping_:
+    """The preset asked for, or with preset 'auto' the one that maps the required columns and most others."""
+    if preset != "auto":
+        return map_columns(header, kind, preset)
+    candidates = [map_columns(header, kind, p) for p in PRESETS]
+    return max(candidates, key=lambda m: (not m.missing, len(m.columns), m.preset == "native"))
+
+
+# --- value maps ----------------------------------------------------------------------------------
+
+class Skip(Exception):
+    """A row that is valid but not ours to import (an email send, an operational program); counted."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+_CHANNELS = {
+    "email": "email", "emailcampaign": "email", "emailnurture": "email", "nurture": "email", "emailsend": "email",
+    "emailblast": "email", "newsletter": "email",
+    "webinar": "webinar", "virtualevent": "webinar", "onlineevent": "webinar", "eventwithwebinar": "webinar",
+    "event": "event", "tradeshow": "event", "conference": "event", "fieldevent": "event", "roadshow": "event",
+    "liveevent": "event", "seminarconference": "event", "seminar": "event",
+    "paidsocial": "paid_social", "social": "paid_social", "socialmedia": "paid_social", "linkedinads": "paid_social",
+    "display": "display", "onlineadvertising": "display", "advertisement": "display", "bannerads": "display",
+    "paidsearch": "display", "ppc": "display",
+    "content": "content", "contentsyndication": "content", "whitepaper": "content",
+    "directmail": "direct_mail",
+    "sdroutreach": "sdr_outreach", "telemarketing": "sdr_outreach", "outbound": "sdr_outreach",
+    "web": "web", "webrequest": "web", "website": "web", "webform": "web",
+}
+_NOT_MARKETING_CHANNELS = {"operational"}
+
+
+def map_channel(value: str, preset: str) -> str:
+    if preset == "native":
+        return value
+    key = re.sub(r"[^a-z]", "", value.lower())
+    if key in _NOT_MARKETING_CHANNELS:
+        raise Skip(f"{value} programs are not marketing programs")
+    return _CHANNELS.get(key, value)
+
+
+_OPP_TYPES = {
+    "new": "new", "newbusiness": "new", "newcustomer": "new",
+    "renewal": "renewal", "existingcustomerreplacement": "renewal", "existingcustomerdowngrade": "renewal",
+    "existingbusiness": "upsell", "existingcustomerupgrade": "upsell", "upsell": "upsell", "upgrade": "upsell",
+    "expansion": "upsell", "crosssell": "upsell",
+}
+
+
+def map_opportunity_type(value: str, preset: str) -> str:
+    if preset == "native":
+        return value
+    return _OPP_TYPES.get(re.sub(r"[^a-z]", "", value.lower()), value)
+
+
+# Marketo activity types (REST API ids and their names). Engagement types map to a kind; the
+# rest are skipped and counted under their name.
+_MARKETO_KINDS = {
+    "1": TouchpointKind.WEB_VISIT, "visitwebpage": TouchpointKind.WEB_VISIT,
+    "2": TouchpointKind.FORM_FILL, "filloutform": TouchpointKind.FORM_FILL,
+    # A clicked link on a Marketo landing page is a page view on our site, so it counts as a visit.
+    "3": TouchpointKind.WEB_VISIT, "clicklink": TouchpointKind.WEB_VISIT,
+    "10": TouchpointKind.EMAIL_OPEN, "openemail": TouchpointKind.EMAIL_OPEN,
+    "11": TouchpointKind.EMAIL_CLICK, "clickemail": TouchpointKind.EMAIL_CLICK,
+    "attendevent": TouchpointKind.EVENT_ATTENDED,
+}
+_MARKETO_SKIPPED = {
+    "6": "Send Email", "sendemail": "Send Email", "7": "Email Delivered", "emaildelivered": "Email Delivered",
+    "8": "Email Bounced", "emailbounced": "Email Bounced", "9": "Unsubscribe Email", "12": "New Lead",
+    "13": "Change Data Value", "22": "Change Score", "46": "Interesting Moment",
+}
+_PROGRESSION = {"104", "changestatusinprogression"}
+
+
+@dataclass
+class KindContext:
+    """What kind resolution needs from the database: program channels by external id."""
+
+    program_channel: Callable[[str], str | None]
+
+
+def touchpoint_kind(preset: str, row: Mapping[str, str], ctx: KindContext) -> tuple[str, dict[str, str]]:
+    """The touchpoint kind of one row, plus fields the preset fills in (program, minutes).
+
+    Raises Skip for rows that are not engagement.
+    """
+    if preset == "native":
+        return row.get("kind", ""), {}
+    if preset == "marketo":
+        return _marketo_kind(row, ctx)
+    if preset == "hubspot":
+        return _hubspot_kind(row)
+    return _salesforce_kind(row, ctx)
+
+
+def _marketo_kind(row: Mapping[str, str], ctx: KindContext) -> tuple[str, dict[str, str]]:
+    raw = row.get("activity_type", "").strip()
+    key = re.sub(r"[^a-z0-9]", "", raw.lower())
+    if key in _MARKETO_KINDS:
+        return _MARKETO_KINDS[key], {}
+    if key in _PROGRESSION:
+        status = row.get("status", "")
+        attributes = row.get("attributes", "")
+        if not status and attributes:
+            try:
+                parsed = json.loads(attributes)
+            except json.JSONDecodeError:
+                parsed = {}
+            if isinstance(parsed, list):  # the REST API's [{"name": …, "value": …}] shape
+                parsed = {a.get("name"): a.get("value") for a in parsed if isinstance(a, dict)}
+            status = str(parsed.get("New Status") or parsed.get("newStatus") or "") if isinstance(parsed, dict) else ""
+        program = row.get("program_id_attr", "").strip()
+        extra = {"program_external_id": program} if program else {}
+        normal = status.strip().lower()
+        if normal.startswith("attended"):
+            channel = ctx.program_channel(program) if program else None
+            kind = TouchpointKind.WEBINAR_ATTENDED if channel == Channel.WEBINAR else TouchpointKind.EVENT_ATTENDED
+            return kind, extra
+        if normal.startswith("registered"):
+            return TouchpointKind.EVENT_REGISTERED, extra
+        raise Skip(f"Change Status in Progression to {status or 'no status'!r}")
+    name = _MARKETO_SKIPPED.get(key) or (f"activity type {raw}" if raw else "no activity type")
+    raise Skip(f"Marketo {name} (not engagement)")
+
+
+_HUBSPOT_EMAIL = {"open": TouchpointKind.EMAIL_OPEN, "click": TouchpointKind.EMAIL_CLICK}
+
+
+def _hubspot_kind(row: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    if row.get("form_id"):
+        return TouchpointKind.FORM_FILL, {}
+    kind = row.get("activity_type", "").strip().lower()
+    if kind in _HUBSPOT_EMAIL:
+        return _HUBSPOT_EMAIL[kind], {}
+    if kind == "call":
+        return TouchpointKind.CALL_CONNECTED, {}
+    if kind == "meeting" or (not kind and row.get("end_time")):
+        return TouchpointKind.MEETING, {"end_time": row.get("end_time", "")}
+    raise Skip(f"HubSpot {kind.upper() or 'untyped'} event (not engagement)")
+
+
+def _salesforce_kind(row: Mapping[str, str], ctx: KindContext) -> tuple[str, dict[str, str]]:
+    status = row.get("status", "").strip().lower()
+    program = row.get("program_external_id", "").strip()
+    if program and ("status" in row or "responded" in row) and "activity_type" not in row:
+        # A CampaignMember: attendance by the campaign's channel, a response counts as its success.
+        channel = ctx.program_channel(program)
+        if "attend" in status:
+            return (TouchpointKind.WEBINAR_ATTENDED if channel == Channel.WEBINAR else TouchpointKind.EVENT_ATTENDED), {}
+        if "regist" in status:
+            return TouchpointKind.EVENT_REGISTERED, {}
+        if status == "responded" or row.get("responded", "").strip().lower() in ("true", "1", "yes"):
+            kinds = DEFAULT_SUCCESS_KINDS.get(channel or "", [])
+            if kinds:
+                return kinds[0], {}
+        raise Skip(f"Salesforce campaign member status {row.get('status') or 'blank'!r} (not engagement)")
+    subtype = row.get("subtype", "").strip().lower()
+    activity = row.get("activity_type", "").strip().lower()
+    if subtype == "call" or activity == "call":
+        return TouchpointKind.CALL_CONNECTED, {}
+    if activity == "meeting" or (subtype == "event" and activity in ("", "meeting")):
+        return TouchpointKind.MEETING, {}
+    if subtype == "email" or activity == "email":
+        raise Skip("Salesforce outbound email task (not engagement)")
+    raise Skip(f"Salesforce {subtype or 'activity'} of type {row.get('activity_type') or 'blank'!r} (not engagement)")

@@ -1,0 +1,184 @@
+"""Touchpoint writes for large volumes, shared by the CSV import and POST /api/v1/touchpoints/bulk.
+
+Rows go into a temporary staging table (COPY on PostgreSQL, batched executemany on SQLite);
+references (account external id, contact email / external id, program external id) are then
+checked and resolved with set-based SQL, and one INSERT … SELECT … ON CONFLICT (source,
+external_id) DO UPDATE … WHERE something changed writes them. A touch that is already stored
+with the same values is left alone, so re-importing a file reports it as unchanged.
+
+Everything happens inside the caller's transaction; the staging table disappears with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection
+
+STAGE = "imports_touchpoint_stage"
+_COLUMNS = ("row_no", "source", "external_id", "kind", "occurred_at", "minutes", "score",
+            "account_ext", "contact_email", "contact_ext", "program_ext")
+_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class StagedRow:
+    row_no: int
+    source: str
+    external_id: str
+    kind: str
+    occurred_at: dt.datetime
+    minutes: Decimal | None
+    score: int | None
+    account_ext: str | None
+    contact_email: str | None
+    contact_ext: str | None
+    program_ext: str | None
+
+
+@dataclass(frozen=True)
+class StageProblem:
+    row_no: int
+    field: str
+    reason: str
+
+
+# One check per reference; each is a WHERE clause over the staging row `s`.
+_CHECKS: tuple[tuple[str, str, str], ...] = (
+    ("account_external_id",
+     "s.account_ext IS NOT NULL AND NOT EXISTS (SELECT 1 FROM accounts_account a WHERE a.external_id = s.account_ext)",
+     "'unknown account ' || s.account_ext"),
+    ("contact_email",
+     "s.contact_email IS NOT NULL AND NOT EXISTS (SELECT 1 FROM accounts_contact c WHERE c.email = s.contact_email)",
+     "'unknown contact ' || s.contact_email"),
+    ("contact_external_id",
+     "s.contact_ext IS NOT NULL AND s.contact_email IS NULL AND NOT EXISTS "
+     "(SELECT 1 FROM accounts_contact c WHERE c.external_id = s.contact_ext)",
+     "'unknown contact (external id ' || s.contact_ext || ')'"),
+    ("program_external_id",
+     "s.program_ext IS NOT NULL AND NOT EXISTS (SELECT 1 FROM accounts_program p WHERE p.external_id = s.program_ext)",
+     "'unknown program ' || s.program_ext"),
+    ("account_external_id",
+     "s.account_ext IS NULL AND NOT EXISTS (SELECT 1 FROM accounts_contact c WHERE c.account_id IS NOT NULL AND "
+     "((s.contact_email IS NOT NULL AND c.email = s.contact_email) OR "
+     "(s.contact_email IS NULL AND c.external_id = s.contact_ext))) AND ("
+     "EXISTS (SELECT 1 FROM accounts_contact c WHERE c.email = s.contact_email) OR "
+     "EXISTS (SELECT 1 FROM accounts_contact c WHERE s.contact_email IS NULL AND c.external_id = s.contact_ext))",
+     "'the contact has no account: give account_external_id or assign the contact to an account'"),
+)
+
+
+class TouchpointStage:
+    """Use inside transaction.atomic(): create(), add() rows, problems(), upsert()."""
+
+    def __init__(self) -> None:
+        self.vendor = connection.vendor
+        self.count = 0
+        self._pending: list[tuple] = []
+
+    def create(self) -> None:
+        with connection.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
+            ts = "timestamptz" if self.vendor == "postgresql" else "datetime"
+            on_commit = " ON COMMIT DROP" if self.vendor == "postgresql" else ""
+            cur.execute(
+                f"CREATE TEMPORARY TABLE {STAGE} (row_no bigint, source varchar(50), external_id varchar(150), "
+                f"kind varchar(30), occurred_at {ts}, minutes decimal(8, 2), score integer, account_ext varchar(100), "
+                f"contact_email varchar(254), contact_ext varchar(100), program_ext varchar(100)){on_commit}"
+            )
+
+    def add(self, rows: Iterable[StagedRow]) -> None:
+        for row in rows:
+            self._pending.append(
+                (row.row_no, row.source, row.external_id, row.kind, row.occurred_at, row.minutes, row.score,
+                 row.account_ext, row.contact_email, row.contact_ext, row.program_ext)
+            )
+            if len(self._pending) >= _BATCH:
+                self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        with connection.cursor() as cur:
+            if self.vendor == "postgresql":
+                # COPY is the fastest way in; psycopg adapts datetimes and decimals itself.
+                with cur.cursor.copy(f"COPY {STAGE} ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+                    for values in self._pending:
+                        copy.write_row(values)
+            else:
+                adapt_dt = connection.ops.adapt_datetimefield_value
+                cur.executemany(
+                    f"INSERT INTO {STAGE} ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})",
+                    [v[:4] + (adapt_dt(v[4]), None if v[5] is None else str(v[5])) + v[6:] for v in self._pending],
+                )
+        self.count += len(self._pending)
+        self._pending.clear()
+
+    def problems(self, *, limit: int) -> tuple[list[StageProblem], int, int]:
+        """Duplicate keys and unknown references: (first `limit` problems by row, problem count, rows affected)."""
+        self.flush()
+        with connection.cursor() as cur:
+            if self.vendor == "postgresql":
+                cur.execute(f"ANALYZE {STAGE}")
+            found: list[StageProblem] = []
+            total = 0
+            cur.execute(
+                f"SELECT s.row_no, d.first_row FROM {STAGE} s JOIN (SELECT source, external_id, min(row_no) AS first_row "
+                f"FROM {STAGE} GROUP BY source, external_id HAVING count(*) > 1) d "
+                f"ON d.source = s.source AND d.external_id = s.external_id WHERE s.row_no > d.first_row ORDER BY s.row_no"
+            )
+            dup_rows = cur.fetchall()
+            total += len(dup_rows)
+            found += [StageProblem(r, "external_id", f"duplicate (source, external_id): already in row {first}")
+                      for r, first in dup_rows[:limit]]
+            for field, where, reason in _CHECKS:
+                cur.execute(f"SELECT count(*) FROM {STAGE} s WHERE {where}")
+                n = cur.fetchone()[0]
+                if n:
+                    total += n
+                    cur.execute(f"SELECT s.row_no, {reason} FROM {STAGE} s WHERE {where} ORDER BY s.row_no LIMIT %s",
+                                [limit])
+                    found += [StageProblem(r, field, text) for r, text in cur.fetchall()]
+            rows_affected = len({r for r, _ in dup_rows})
+            if total > len(dup_rows):
+                where_any = " OR ".join(f"({w})" for _, w, _ in _CHECKS)
+                dup_clause = (f"s.row_no IN ({', '.join(str(r) for r, _ in dup_rows)})" if dup_rows else "FALSE")
+                cur.execute(f"SELECT count(*) FROM {STAGE} s WHERE ({where_any}) AND NOT ({dup_clause})")
+                rows_affected += cur.fetchone()[0]
+        found.sort(key=lambda p: p.row_no)
+        return found[:limit], total, rows_affected
+
+    def upsert(self) -> tuple[int, int, int]:
+        """Write the staged rows: (created, updated, unchanged)."""
+        self.flush()
+        changed = " OR ".join(
+            f"t.{c} IS DISTINCT FROM excluded.{c}"
+            for c in ("account_id", "contact_id", "program_id", "kind", "occurred_at", "minutes", "score")
+        )
+        with connection.cursor() as cur:
+            cur.execute(
+                f"SELECT count(*) FROM {STAGE} s WHERE NOT EXISTS (SELECT 1 FROM accounts_touchpoint t "
+                f"WHERE t.source = s.source AND t.external_id = s.external_id)"
+            )
+            created = cur.fetchone()[0]
+            cur.execute(
+                f"INSERT INTO accounts_touchpoint AS t (account_id, contact_id, program_id, kind, occurred_at, minutes, "
+                f"score, source, external_id) "
+                f"SELECT COALESCE(a.id, ce.account_id, cx.account_id), COALESCE(ce.id, cx.id), p.id, s.kind, "
+                f"s.occurred_at, s.minutes, s.score, s.source, s.external_id FROM {STAGE} s "
+                f"LEFT JOIN accounts_account a ON a.external_id = s.account_ext "
+                f"LEFT JOIN accounts_contact ce ON ce.email = s.contact_email "
+                f"LEFT JOIN accounts_contact cx ON s.contact_email IS NULL AND cx.external_id = s.contact_ext "
+                f"LEFT JOIN accounts_program p ON p.external_id = s.program_ext "
+                f"WHERE true "  # SQLite needs a WHERE before ON CONFLICT after a SELECT with joins
+                f"ON CONFLICT (source, external_id) DO UPDATE SET account_id = excluded.account_id, "
+                f"contact_id = excluded.contact_id, program_id = excluded.program_id, kind = excluded.kind, "
+                f"occurred_at = excluded.occurred_at, minutes = excluded.minutes, score = excluded.score "
+                f"WHERE {changed}"
+            )
+            written = cur.rowcount
+        updated = written - created
+        return created, updated, self.count - written
