@@ -196,8 +196,7 @@ def compute_segments(*, as_of: date, cfg: MetricSettings) -> int:
 
 def compute_programs(*, as_of: date) -> int:
     """ProgramSnapshot per program and ChannelSnapshot per channel with programs."""
-    programs = reach.program_rows(as_of=as_of)
-    channels = reach.channel_rows(as_of=as_of, programs=programs)
+    programs, channels = reach.program_and_channel_rows(as_of=as_of)
     with transaction.atomic():
         ProgramSnapshot.objects.filter(as_of=as_of).delete()
         ProgramSnapshot.objects.bulk_create([ProgramSnapshot(as_of=as_of, **row) for row in programs], batch_size=1000)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db.models import Case, Count, FloatField, Q, Sum, Value, When
+from django.db.models import Case, Count, F, FloatField, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from accounts.models import Touchpoint
@@ -35,9 +35,10 @@ ANONYMOUS = "anonymous"
 NO_ROLE = "no_role"
 
 
-def _windowed_minutes(cfg: MetricSettings, window: Window) -> Sum:
+def _windowed_minutes(window: Window) -> Sum:
+    """Sum of the `touch_minutes` alias over the touches in `window` (the alias is resolved once)."""
     return Sum(
-        Case(When(window.q(), then=minutes_expression(cfg)), default=Value(0.0), output_field=FloatField()),
+        Case(When(window.q(), then=F("touch_minutes")), default=Value(0.0), output_field=FloatField()),
         default=0.0,
     )
 
@@ -60,11 +61,11 @@ def engagement_rows(*, as_of: date, account_ids: list[int], cfg: MetricSettings)
         # The role is NULL only through the LEFT JOIN of an anonymous touch (role itself is NOT NULL).
         .values("account_id", "contact_id", role_key=Coalesce("contact__role", Value(ANONYMOUS)))
         .annotate(
-            m7=_windowed_minutes(cfg, windows.w_spike),
-            m21=_windowed_minutes(cfg, windows.b_spike),
-            m30=_windowed_minutes(cfg, windows.w_short),
-            mp30=_windowed_minutes(cfg, windows.p_short),
-            m90=_windowed_minutes(cfg, w90),
+            m7=_windowed_minutes(windows.w_spike),
+            m21=_windowed_minutes(windows.b_spike),
+            m30=_windowed_minutes(windows.w_short),
+            mp30=_windowed_minutes(windows.p_short),
+            m90=_windowed_minutes(w90),
             positive_touches_90d=Count("id", filter=w90.q() & Q(touch_minutes__gt=0)),
         )
         .values_list("account_id", "contact_id", "role_key", "m7", "m21", "m30", "mp30", "m90", "positive_touches_90d")

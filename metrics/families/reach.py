@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count
 
 from accounts.models import Account, Program, Segment, Touchpoint
 from metrics.families.common import Windows, on_or_before, program_success_kinds, success_q
@@ -41,136 +41,84 @@ def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _segment_members() -> Any:
-    return Segment.accounts.through.objects
+def _program_row(pairs: list[tuple[int, int, int]], targets: set[int], scope: set[int], cost: Decimal) -> dict[str, Any]:
+    """Figures of one program (or channel) from its (account, touches, successes) pairs.
 
-
-def program_rows(*, as_of: date) -> list[dict[str, Any]]:
-    """One row per program (programs without touches too): ProgramSnapshot's fields.
-
-    One grouped query over every program touch on or before D (index: touchpoint_program_time,
-    the program_id IS NOT NULL range), plus two counts of target accounts for the denominators.
+    `scope` is the set of target accounts target_reach is measured against.
     """
-    kinds = program_success_kinds()
-    success = success_q(kinds)
-    at_target = Q(account__is_target=True)
-    # A touch at a target account that belongs to the program's own segment: the numerator of
-    # target_reach for a program with a segment (so reach stays a share of that segment).
-    in_program_segment = Exists(
-        _segment_members().filter(segment_id=OuterRef("program__segment_id"), account_id=OuterRef("account_id"))
-    )
-    rows = {
-        row["program_id"]: row
-        for row in Touchpoint.objects.filter(on_or_before(as_of), program__isnull=False)
-        .order_by()
-        .values("program_id")
-        .annotate(
-            touches=Count("id"),
-            touches_at_targets=Count("id", filter=at_target),
-            touched_accounts=Count("account_id", distinct=True),
-            reached_accounts=Count("account_id", distinct=True, filter=success),
-            reached_target_accounts=Count("account_id", distinct=True, filter=success & at_target),
-            reached_segment_targets=Count(
-                "account_id", distinct=True, filter=success & at_target & Q(in_program_segment)
-            ),
-            successes=Count("id", filter=success),
-            target_successes=Count("id", filter=success & at_target),
-        )
+    touches = sum(n for _, n, _ in pairs)
+    at_targets = sum(n for account_id, n, _ in pairs if account_id in targets)
+    successes = sum(k for _, _, k in pairs)
+    target_successes = sum(k for account_id, _, k in pairs if account_id in targets)
+    reached = {account_id for account_id, _, k in pairs if k}
+    waste = _ratio(touches - at_targets, touches)
+    return {
+        "touches": touches,
+        "touches_at_targets": at_targets,
+        "touched_accounts": len({account_id for account_id, _, _ in pairs}),
+        "reached_accounts": len(reached),
+        "reached_target_accounts": len(reached & targets),
+        "target_accounts": len(scope),
+        "successes": successes,
+        "target_successes": target_successes,
+        # No target accounts to reach: 0, not undefined, so the reach chart stays plottable.
+        "target_reach": _ratio(len(reached & scope), len(scope)) or 0.0,
+        "focus": _ratio(target_successes, successes),
+        "waste": waste,
+        "wasted_cost": (cost * Decimal(str(waste))).quantize(Decimal("0.01")) if waste is not None else Decimal("0.00"),
     }
-    all_targets = Account.objects.filter(is_target=True).count()
-    segment_targets = dict(
-        _segment_members()
-        .filter(account__is_target=True)
-        .order_by()
-        .values("segment_id")
-        .annotate(n=Count("account_id"))
-        .values_list("segment_id", "n")
-    )
-
-    result = []
-    for program in Program.objects.order_by("id").only("id", "segment_id", "cost"):
-        row = rows.get(program.pk, {})
-        touches = row.get("touches", 0)
-        successes = row.get("successes", 0)
-        if program.segment_id is not None:
-            denominator = segment_targets.get(program.segment_id, 0)
-            reached_in_scope = row.get("reached_segment_targets", 0)
-        else:
-            denominator = all_targets
-            reached_in_scope = row.get("reached_target_accounts", 0)
-        waste = _ratio(touches - row.get("touches_at_targets", 0), touches)
-        result.append(
-            {
-                "program_id": program.pk,
-                "touches": touches,
-                "touches_at_targets": row.get("touches_at_targets", 0),
-                "touched_accounts": row.get("touched_accounts", 0),
-                "reached_accounts": row.get("reached_accounts", 0),
-                "reached_target_accounts": row.get("reached_target_accounts", 0),
-                "target_accounts": denominator,
-                "successes": successes,
-                "target_successes": row.get("target_successes", 0),
-                # No target accounts to reach: 0, not undefined, so the reach chart stays plottable.
-                "target_reach": _ratio(reached_in_scope, denominator) or 0.0,
-                "focus": _ratio(row.get("target_successes", 0), successes),
-                "waste": waste,
-                "wasted_cost": (program.cost * Decimal(str(waste))).quantize(Decimal("0.01"))
-                if waste is not None
-                else Decimal("0.00"),
-            }
-        )
-    return result
 
 
-def channel_rows(*, as_of: date, programs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per channel that has programs: ChannelSnapshot's fields.
+def program_and_channel_rows(*, as_of: date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """ProgramSnapshot rows (every program, with touches or not) and ChannelSnapshot rows (every
+    channel that has programs), over all program touches on or before D.
 
-    Distinct accounts do not add up across programs, so they come from one query grouped by
-    channel; touch and success counts and costs are sums of the programs' rows.
+    One grouped query — touches and successes per (program, account), on the index
+    touchpoint_program_time — whose rows (at most programs × accounts touched) give every figure,
+    including the distinct accounts of a channel, which do not add up across its programs.
+    A program with a segment is measured against the segment's target accounts; everything
+    else against all target accounts.
     """
     success = success_q(program_success_kinds())
-    at_target = Q(account__is_target=True)
-    distinct_counts = {
-        row.pop("program__channel"): row
-        for row in Touchpoint.objects.filter(on_or_before(as_of), program__isnull=False)
+    pairs: dict[int, list[tuple[int, int, int]]] = {}
+    for program_id, account_id, touches, successes in (
+        Touchpoint.objects.filter(on_or_before(as_of), program__isnull=False)
         .order_by()
-        .values("program__channel")
-        .annotate(
-            touched_accounts=Count("account_id", distinct=True),
-            reached_accounts=Count("account_id", distinct=True, filter=success),
-            reached_target_accounts=Count("account_id", distinct=True, filter=success & at_target),
-        )
-    }
-    all_targets = Account.objects.filter(is_target=True).count()
-    by_program = {row["program_id"]: row for row in programs}
-    channels: dict[str, dict[str, Any]] = {}
-    for program_id, channel, cost in Program.objects.order_by("id").values_list("id", "channel", "cost"):
-        row = by_program[program_id]
-        totals = channels.setdefault(
-            channel,
-            {"programs": 0, "cost": Decimal("0.00"), "touches": 0, "touches_at_targets": 0, "successes": 0,
-             "target_successes": 0, "wasted_cost": Decimal("0.00")},
-        )
-        totals["programs"] += 1
-        totals["cost"] += cost
-        for field in ("touches", "touches_at_targets", "successes", "target_successes", "wasted_cost"):
-            totals[field] += row[field]
+        .values("program_id", "account_id")
+        .annotate(touches=Count("id"), successes=Count("id", filter=success))
+        .values_list("program_id", "account_id", "touches", "successes")
+    ):
+        pairs.setdefault(program_id, []).append((account_id, touches, successes))
+    targets = set(Account.objects.filter(is_target=True).values_list("id", flat=True))
+    segment_targets: dict[int, set[int]] = {}
+    for segment_id, account_id in Segment.accounts.through.objects.filter(account__is_target=True).values_list(
+        "segment_id", "account_id"
+    ):
+        segment_targets.setdefault(segment_id, set()).add(account_id)
 
-    result = []
-    for channel, totals in sorted(channels.items()):
-        counts = distinct_counts.get(channel, {})
-        reached_targets = counts.get("reached_target_accounts", 0)
-        result.append(
-            {
-                "channel": channel,
-                **totals,
-                "touched_accounts": counts.get("touched_accounts", 0),
-                "reached_accounts": counts.get("reached_accounts", 0),
-                "reached_target_accounts": reached_targets,
-                "target_accounts": all_targets,
-                "target_reach": _ratio(reached_targets, all_targets) or 0.0,
-                "focus": _ratio(totals["target_successes"], totals["successes"]),
-                "waste": _ratio(totals["touches"] - totals["touches_at_targets"], totals["touches"]),
-            }
-        )
-    return result
+    programs = []
+    by_channel: dict[str, dict[str, Any]] = {}
+    for program in Program.objects.order_by("id").only("id", "channel", "segment_id", "cost"):
+        scope = segment_targets.get(program.segment_id, set()) if program.segment_id else targets
+        row = _program_row(pairs.get(program.pk, []), targets, scope, program.cost)
+        programs.append({"program_id": program.pk, **row})
+        channel = by_channel.setdefault(program.channel, {"programs": 0, "cost": Decimal("0.00"), "pairs": [],
+                                                          "wasted_cost": Decimal("0.00")})
+        channel["programs"] += 1
+        channel["cost"] += program.cost
+        channel["wasted_cost"] += row["wasted_cost"]
+        channel["pairs"].extend(pairs.get(program.pk, []))
+
+    channels = []
+    for name, channel in sorted(by_channel.items()):
+        # An account touched by two programs of the channel is one account of the channel.
+        merged: dict[int, list[int]] = {}
+        for account_id, touches, successes in channel["pairs"]:
+            totals = merged.setdefault(account_id, [0, 0])
+            totals[0] += touches
+            totals[1] += successes
+        row = _program_row([(a, n, k) for a, (n, k) in merged.items()], targets, targets, channel["cost"])
+        # The channel's wasted cost is what its programs wasted, each at its own cost and waste.
+        row["wasted_cost"] = channel["wasted_cost"]
+        channels.append({"channel": name, "programs": channel["programs"], "cost": channel["cost"], **row})
+    return programs, channels
