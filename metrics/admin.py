@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from metrics.models import AccountSnapshot, MetricSettings, MetricsRun, ProgramSnapshot, SegmentSnapshot
+from metrics.models import (
+    AccountSnapshot,
+    AttributionCredit,
+    ChannelSnapshot,
+    InfluenceSummary,
+    MetricSettings,
+    MetricsRun,
+    OutcomeGroup,
+    ProgramSnapshot,
+    SegmentSnapshot,
+)
 
 
 @admin.register(MetricSettings)
@@ -36,3 +46,27 @@ class ProgramSnapshotAdmin(admin.ModelAdmin):
 @admin.register(MetricsRun)
 class MetricsRunAdmin(admin.ModelAdmin):
     list_display = ("as_of", "status", "chunks_done", "chunks_total", "started_at", "finished_at")
+
+
+@admin.register(ChannelSnapshot)
+class ChannelSnapshotAdmin(admin.ModelAdmin):
+    list_display = ("channel", "as_of", "programs", "touched_accounts", "reached_accounts", "target_reach", "focus", "waste")
+    list_filter = ("as_of", "channel")
+
+
+@admin.register(OutcomeGroup)
+class OutcomeGroupAdmin(admin.ModelAdmin):
+    list_display = ("as_of", "dimension", "group", "opportunities_closed", "win_rate", "median_cycle_days")
+    list_filter = ("as_of", "dimension")
+
+
+@admin.register(InfluenceSummary)
+class InfluenceSummaryAdmin(admin.ModelAdmin):
+    list_display = ("as_of", "headline", "headline_opportunities", "influenced_pipeline")
+
+
+@admin.register(AttributionCredit)
+class AttributionCreditAdmin(admin.ModelAdmin):
+    list_display = ("as_of", "program", "model", "basis", "credit", "opportunities")
+    list_filter = ("as_of", "model", "basis")
+    raw_id_fields = ("program",)
