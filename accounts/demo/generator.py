@@ -131,7 +131,9 @@ class SegmentSpec:
 
 
 SEGMENTS: tuple[SegmentSpec, ...] = (
-    SegmentSpec("tier1", "Tier 1 Enterprise", "Tier 1 target accounts: one-to-one ABM.", {"is_target": True, "tier": 1}),
+    SegmentSpec(
+        "tier1", "Tier 1 Enterprise", "Tier 1 target accounts: one-to-one ABM.", {"is_target": True, "tier": 1}
+    ),
     SegmentSpec(
         "emea",
         "EMEA Expansion",
@@ -208,7 +210,7 @@ class AccountBundle:
     tier: int | None
     is_target: bool
     external_id: str
-    temperature: str  # cold / warm / hot: what the generator intended, for tests and the summary
+    temperature: str  # cold / warm / hot
     segment_keys: tuple[str, ...]
     contacts: list[ContactSpec]
     opportunities: list[OpportunitySpec]
@@ -281,7 +283,7 @@ def build_plan(*, seed: int, days: int, end_date: date, reps: tuple[str, ...], a
 def _programs(rng: random.Random, plan: DemoPlan) -> list[ProgramSpec]:
     days = plan.days
     specs: list[ProgramSpec] = []
-    # One program per channel is tied to a segment: that is where target reach is measured.
+    # The first program of four channels is tied to a segment: its target reach is measured there.
     segment_for = {
         (Channel.WEBINAR, 0): "healthcare",
         (Channel.EVENT, 0): "emea",
@@ -376,7 +378,7 @@ def _program_name(rng: random.Random, channel: str, k: int, anchor: date, segmen
     }[channel]
 
 
-def _weighted(rng: random.Random, items: tuple, weights: tuple[float, ...]):
+def _weighted(rng: random.Random, items: Sequence[T], weights: Sequence[float]) -> T:
     return rng.choices(items, weights=weights)[0]
 
 
@@ -473,14 +475,20 @@ def _owner(rng: random.Random, plan: DemoPlan, is_target: bool) -> int | None:
 
 def _company(rng: random.Random, industry: str, tld: str, taken: set[str]) -> tuple[str, str]:
     root = rng.choice(vocab.NAME_ROOTS)
-    stem = rng.choice(vocab.NAME_STEMS)
     ending = rng.choice(vocab.INDUSTRIES[industry][1])
-    brand = root + stem
+    # "Bluestone Health" or "Blue Harbor Health": ~9,000 brands per industry ending.
+    if rng.random() < 0.5:
+        brand = root + rng.choice(vocab.NAME_STEMS)
+    else:
+        second = rng.choice(vocab.NAME_ROOTS)
+        brand = f"{root} {second}" if second != root else f"{root}field"
     name = f"{brand} {ending}"
-    slug = (brand + ending).lower()
+    slug = (brand + ending).replace(" ", "").lower()
     for attempt in range(1_000_000):
         # Collisions get what real companies get: a "-group" domain, then a country-free .com, then a number.
-        candidate = {0: f"{slug}.{tld}", 1: f"{slug}-group.{tld}", 2: f"{slug}.com"}.get(attempt, f"{slug}{attempt}.com")
+        candidate = {0: f"{slug}.{tld}", 1: f"{slug}-group.{tld}", 2: f"{slug}.com"}.get(
+            attempt, f"{slug}{attempt}.com"
+        )
         domain = normalise_domain(candidate) or candidate
         if domain not in taken:
             taken.add(domain)

@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,7 +20,7 @@ from accounts.roles import SALES
 
 from . import vocab
 from .generator import SEGMENTS, AccountBundle, DemoPlan, build_plan, generate_account
-from .writers import BulkWriter, CopyWriter
+from .writers import BulkWriter, CopyWriter, touchpoint_indexes_deferred
 
 # Accounts generated and written per step: memory stays flat (a chunk is ~100k touchpoints).
 CHUNK_SIZE = 1_000
@@ -90,34 +91,37 @@ def seed_demo(
                 for p in plan.programs
             ]
         )
-        writer_class = CopyWriter if connection.vendor == "postgresql" else BulkWriter
-        writer = writer_class(
+        postgres = connection.vendor == "postgresql"
+        writer = (CopyWriter if postgres else BulkWriter)(
             now=timezone.now(),
             owner_ids=[pk for _, pk in reps],
             program_ids=[p.pk for p in programs],
             segment_ids=segment_ids,
         )
-        if connection.vendor == "postgresql":
-            # Check foreign keys as each COPY ends rather than queue tens of millions of deferred
-            # checks until the commit.
+        if postgres:
+            # Check foreign keys as each COPY ends rather than queue millions of deferred checks
+            # until the commit.
             with connection.cursor() as cursor:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         result = SeedResult(0, 0, 0, len(segments), 0, len(programs), 0, 0, 0.0)
-        with (
-            tqdm(total=accounts, unit="acct", file=sys.stderr, disable=not progress, desc="seed_demo") as bar,
-            ThreadPoolExecutor(max_workers=1) as generator,
-        ):
-            for bundles in _chunks(generator, plan, accounts):
-                contacts, touches, opportunities = writer.write(bundles, first_touch_number=result.touchpoints + 1)
-                result.accounts += len(bundles)
-                result.target_accounts += sum(b.is_target for b in bundles)
-                result.segment_memberships += sum(len(b.segment_keys) for b in bundles)
-                result.contacts += contacts
-                result.touchpoints += touches
-                result.opportunities += opportunities
-                bar.update(len(bundles))
-                bar.set_postfix(touchpoints=f"{result.touchpoints:,}", refresh=False)
-        if connection.vendor == "postgresql":
+        with touchpoint_indexes_deferred() if postgres else nullcontext():
+            with (
+                tqdm(total=accounts, unit="acct", file=sys.stderr, disable=not progress, desc="seed_demo") as bar,
+                ThreadPoolExecutor(max_workers=1) as generator,
+            ):
+                for bundles in _chunks(generator, plan, accounts):
+                    contacts, touches, opportunities = writer.write(bundles, result.touchpoints + 1)
+                    result.accounts += len(bundles)
+                    result.target_accounts += sum(b.is_target for b in bundles)
+                    result.segment_memberships += sum(len(b.segment_keys) for b in bundles)
+                    result.contacts += contacts
+                    result.touchpoints += touches
+                    result.opportunities += opportunities
+                    bar.update(len(bundles))
+                    bar.set_postfix(touchpoints=f"{result.touchpoints:,}", refresh=False)
+            if postgres:
+                log("Building the touchpoint indexes and foreign keys…")
+        if postgres:
             # Fresh planner statistics, so the first metrics run after a big load picks the indexes.
             with connection.cursor() as cursor:
                 for model in (Account, Contact, Touchpoint, Opportunity):
@@ -172,7 +176,8 @@ def _delete_all() -> None:
         with connection.cursor() as cursor:
             # TRUNCATE frees ten million rows at once; nothing references touchpoints.
             cursor.execute(f'TRUNCATE "{Touchpoint._meta.db_table}"')
-    Touchpoint.objects.all().delete()
+    else:
+        Touchpoint.objects.all().delete()
     Opportunity.objects.all().delete()
     with connection.cursor() as cursor:
         for model in (Segment.accounts.through, Contact):

@@ -13,12 +13,13 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Account, Channel, Contact, Opportunity, Program, Segment, Touchpoint
 from accounts.services import resolve_seniority
 
 END = date(2026, 3, 1)
-PINNED_DUMP = "e0bc158becf86b0a969d70109471d431525617ea3b01488ca719baf9e0b71d6e"
+PINNED_DUMP = "44f832ff3f9c7f3e9dbb4c6a468a7526a8d4d84016da7c4de9345a008ebf22ea"
 REQUIRED_ROLES = {"decision_maker", "champion", "influencer", "technical_evaluator", "end_user"}
 
 
@@ -92,6 +93,27 @@ def test_the_data_is_pinned_and_the_same_on_every_database():
     """
     _seed("--accounts", "20", "--days", "120")
     assert _dump() == PINNED_DUMP
+
+
+@pytest.mark.django_db
+def test_the_touchpoint_schema_is_intact_after_a_load():
+    """On PostgreSQL the load drops the touchpoint indexes and foreign keys and rebuilds them."""
+
+    def constraints() -> dict:
+        with connection.cursor() as cursor:
+            found = connection.introspection.get_constraints(cursor, Touchpoint._meta.db_table)
+        return {name: (c["columns"], c["unique"], c["index"], c["foreign_key"]) for name, c in found.items()}
+
+    before = constraints()
+    _seed("--accounts", "5", "--days", "30")
+    assert constraints() == before
+    first = Touchpoint.objects.order_by("external_id").first()
+    assert first.external_id == "T00000001"
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Touchpoint.objects.create(
+            account=first.account, kind="web_visit", occurred_at=first.occurred_at, source="demo",
+            external_id="T00000001",
+        )
 
 
 @pytest.mark.django_db
