@@ -619,7 +619,7 @@ class _AccountStory:
             kind = "new" if self.customer_since is None or self.customer_since > created else rng.choice(
                 ("renewal", "upsell")
             )
-            p_win = 0.75 if kind == "renewal" else 0.05 + 0.55 * e
+            p_win = 0.75 if kind == "renewal" else 0.04 + 0.45 * e
             won = rng.random() < p_win
             if kind == "renewal":
                 cycle = rng.randint(20, 60)
