@@ -20,7 +20,8 @@ def _iso_date(value: str) -> date:
 class Command(BaseCommand):
     help = (
         "Generate demo accounts, contacts, segments, programs, touchpoints and opportunities. The same --seed, "
-        "--end-date and sizes always give the same data. Refuses when accounts exist, unless --reset."
+        "--end-date and sizes (and the same users in the sales group) always give the same data. Refuses when "
+        "accounts exist, unless --reset."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
