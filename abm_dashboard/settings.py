@@ -187,6 +187,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One schema name per shared choice set (several fields use them).
+    "ENUM_NAME_OVERRIDES": {
+        "TouchpointKindEnum": "accounts.models.TouchpointKind",
+        "ChannelEnum": "accounts.models.Channel",
+    },
 }
 
 LOGGING = {

@@ -8,6 +8,7 @@ from django.db import models
 
 class ImportJob(models.Model):
     class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded (preview)"
         PENDING = "pending", "Waiting"
         RUNNING = "running", "Running"
         DONE = "done", "Done"
@@ -25,7 +26,7 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
     phase = models.CharField(max_length=20, blank=True, help_text="validate or write")
     progress = models.FloatField(default=0, help_text="0–1 over both phases")
     # imports.services.ImportResult.to_dict(): counts, mapping, the first errors and their total.

@@ -160,6 +160,7 @@ def parse_bool(value: str) -> bool | None:
     raise ValueError(f"{value!r} is not true or false")
 
 
+_PLAIN = re.compile(r"^-?\d+(?:\.\d+)?$")
 _SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "CHF": "CHF"}
 _AMOUNT_NOISE = re.compile(r"[A-Za-z$€£¥₹\s\u00a0\u202f']")
 
@@ -169,6 +170,8 @@ def parse_amount(value: str) -> tuple[Decimal | None, str | None]:
     text = value.strip()
     if not text:
         return None, None
+    if _PLAIN.match(text):
+        return Decimal(text), None
     currency = None
     for symbol, code in _SYMBOLS.items():
         if symbol in text:
@@ -204,6 +207,8 @@ def parse_int(value: str) -> int | None:
     text = value.strip()
     if not text:
         return None
+    if text.isdigit():
+        return int(text)
     amount, _ = parse_amount(text)
     if amount is None or amount != amount.to_integral_value():
         raise ValueError(f"{value!r} is not a whole number")

@@ -75,6 +75,7 @@ class ImportResult:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["ok"] = self.ok
+        data["skipped_total"] = sum(self.skipped.values())
         return data
 
 
@@ -184,17 +185,16 @@ class _Job:
         return self.mapping.header[idx[0]] if idx else name
 
     def raw_rows(self, source: parsing.CsvSource) -> Iterator[tuple[int, dict[str, str]]]:
-        columns = list(self.mapping.columns.items())
+        """(line, {field: text}) per data row; a field fed by several columns takes the first non-blank."""
+        single = [(name, idx[0]) for name, idx in self.mapping.columns.items() if len(idx) == 1]
+        multi = [(name, idx) for name, idx in self.mapping.columns.items() if len(idx) > 1]
+        width = max((i for idx in self.mapping.columns.values() for i in idx), default=0) + 1
         for line, cells in source.rows():
-            raw: dict[str, str] = {}
-            n = len(cells)
-            for name, idx in columns:
-                value = ""
-                for i in idx:
-                    if i < n and cells[i].strip():
-                        value = cells[i]
-                        break
-                raw[name] = value
+            if len(cells) < width:
+                cells = cells + [""] * (width - len(cells))
+            raw = {name: cells[i] for name, i in single}
+            for name, idx in multi:
+                raw[name] = next((cells[i] for i in idx if cells[i].strip()), "")
             yield line, raw
 
     def error(self, row: int, name: str, reason: str) -> None:
@@ -309,11 +309,14 @@ class _Job:
         self.result.errors.sort(key=lambda e: e.row)
 
     def _staged_rows(self, source: parsing.CsvSource, ctx: presets.KindContext) -> Iterator[StagedRow]:
+        """Parse and check each row (the per-row rules); references are checked later, in SQL."""
         default_source = "" if self.preset == "native" else self.preset
         tz = self.tz
-        for n, (line, raw) in enumerate(self.raw_rows(source), 1):
-            self.result.rows += 1
-            if n % 20000 == 0:
+        emails = _EmailCache()
+        result = self.result
+        for line, raw in self.raw_rows(source):
+            result.rows += 1
+            if not result.rows % 20000:
                 self.progress("validate", source.fraction_read)
             try:
                 kind, extra = presets.touchpoint_kind(self.preset, raw, ctx)
@@ -326,47 +329,75 @@ class _Job:
             except ValueError as exc:
                 problems.append(("occurred_at", str(exc)))
                 occurred_at = None
-            minutes: Decimal | None = None
-            try:
-                if raw.get("minutes", "").strip():
-                    minutes = parsing.parse_amount(raw["minutes"])[0]
-                elif raw.get("duration_seconds", "").strip():
-                    minutes = parsing.parse_amount(raw["duration_seconds"])[0] / 60
-                elif extra.get("end_time") and occurred_at is not None:
-                    end = parsing.parse_datetime(extra["end_time"], tz)
-                    minutes = Decimal((end - occurred_at).total_seconds()) / 60 if end else None
-            except (ValueError, TypeError) as exc:
-                problems.append(("minutes", str(exc)))
+            minutes = self._minutes(raw, extra, occurred_at, problems)
             score = None
-            try:
-                score = parsing.parse_int(raw.get("score", ""))
-            except ValueError as exc:
-                problems.append(("score", str(exc)))
-            data = {"kind": kind, "occurred_at": occurred_at, "minutes": minutes, "score": score,
-                    "source": raw.get("source") or default_source, "external_id": raw.get("external_id", "")}
+            if raw.get("score"):
+                try:
+                    score = parsing.parse_int(raw["score"])
+                except ValueError as exc:
+                    problems.append(("score", str(exc)))
+            clean: dict[str, Any] = {}
             if not problems:
                 try:
-                    clean = rules.touchpoint_clean(data=data)
+                    clean = rules.touchpoint_clean(data={
+                        "kind": kind, "occurred_at": occurred_at, "minutes": minutes, "score": score,
+                        "source": raw.get("source") or default_source, "external_id": raw.get("external_id", ""),
+                    })
                 except rules.InvalidRecord as exc:
                     problems += [(p.field, p.reason) for p in exc.problems]
-            email = rules.normalise_email(raw.get("contact_email"))
-            if email is not None:
-                try:
-                    validate_email(email)
-                except ValidationError:
+            email = None
+            if raw.get("contact_email"):
+                email = emails.check(raw["contact_email"])
+                if email is None:
                     problems.append(("contact_email", f"{raw['contact_email']!r} is not an email address"))
             account_ext = raw.get("account_external_id", "").strip() or None
             contact_ext = raw.get("contact_external_id", "").strip() or None
-            if not (account_ext or email or contact_ext):
+            if not (account_ext or email or contact_ext) and not any(f == "contact_email" for f, _ in problems):
                 problems.append(("account_external_id", "a touchpoint needs an account, a contact email or a contact id"))
             if problems:
-                self.result.rejected += 1
+                result.rejected += 1
                 for name, reason in problems:
                     self.error(line, name, reason)
                 continue
             program_ext = (extra.get("program_external_id") or raw.get("program_external_id", "")).strip() or None
             yield StagedRow(line, clean["source"], clean["external_id"], clean["kind"], clean["occurred_at"],
-                            clean.get("minutes"), clean.get("score"), account_ext, email, contact_ext, program_ext)
+                            clean["minutes"], clean["score"], account_ext, email, contact_ext, program_ext)
+
+    def _minutes(self, raw: dict[str, str], extra: dict[str, str], occurred_at: dt.datetime | None,
+                 problems: list[tuple[str, str]]) -> Decimal | None:
+        """The source's duration: a minutes column, call seconds, or a meeting's end time."""
+        try:
+            if raw.get("minutes", "").strip():
+                return parsing.parse_amount(raw["minutes"])[0]
+            if raw.get("duration_seconds", "").strip():
+                seconds = parsing.parse_amount(raw["duration_seconds"])[0]
+                return None if seconds is None else seconds / 60
+            if extra.get("end_time") and occurred_at is not None:
+                end = parsing.parse_datetime(extra["end_time"], self.tz)
+                return None if end is None else Decimal((end - occurred_at).total_seconds()) / 60
+        except ValueError as exc:
+            problems.append(("minutes", str(exc)))
+        return None
+
+
+class _EmailCache:
+    """Touchpoint files repeat the same few thousand contacts' emails: validate each once."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self.size = size
+        self.known: dict[str, str | None] = {}
+
+    def check(self, value: str) -> str | None:
+        if value in self.known:
+            return self.known[value]
+        email = rules.normalise_email(value)
+        try:
+            validate_email(email)
+        except ValidationError:
+            email = None
+        if len(self.known) < self.size:
+            self.known[value] = email
+        return email
 
 
 # --- row parsers: CSV text → typed values → accounts.services.*_clean ---------------------------
@@ -938,17 +969,26 @@ def summary_line(result: ImportResult) -> str:
 _PHASE_SPAN = {"validate": (0.0, 0.5), "write": (0.5, 1.0)}
 
 
-def import_job_create(*, kind: str, preset: str, dry_run: bool, timezone: str, upload: Any, user: User) -> ImportJob:
-    """Store the upload under MEDIA_ROOT and queue the import once the job row is committed."""
+def import_job_upload(*, kind: str, preset: str, dry_run: bool, timezone: str, upload: Any, user: User) -> ImportJob:
+    """Store the upload under MEDIA_ROOT (streamed to disk, never held in memory) for preview."""
     from imports.models import ImportJob
-    from imports.tasks import run_import
 
     job = ImportJob(kind=kind, preset=preset, dry_run=dry_run, timezone=timezone, original_name=upload.name[:255],
                     created_by=user)
     job.file.save(Path(upload.name).name or "upload.csv", upload, save=False)
     job.save()
-    transaction.on_commit(lambda: run_import.delay(job.pk))
     return job
+
+
+def import_job_start(*, job: ImportJob) -> None:
+    """Queue the import once the status change is committed (the task reads the row)."""
+    from imports.models import ImportJob
+    from imports.tasks import run_import
+
+    updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.UPLOADED).update(
+        status=ImportJob.Status.PENDING)
+    if updated:
+        transaction.on_commit(lambda: run_import.delay(job.pk))
 
 
 def run_import_job(*, job_id: int) -> None:

@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import connection
 
@@ -24,8 +25,7 @@ _COLUMNS = ("row_no", "source", "external_id", "kind", "occurred_at", "minutes",
 _BATCH = 5000
 
 
-@dataclass(frozen=True)
-class StagedRow:
+class StagedRow(NamedTuple):
     row_no: int
     source: str
     external_id: str
@@ -91,12 +91,10 @@ class TouchpointStage:
             )
 
     def add(self, rows: Iterable[StagedRow]) -> None:
+        pending = self._pending
         for row in rows:
-            self._pending.append(
-                (row.row_no, row.source, row.external_id, row.kind, row.occurred_at, row.minutes, row.score,
-                 row.account_ext, row.contact_email, row.contact_ext, row.program_ext)
-            )
-            if len(self._pending) >= _BATCH:
+            pending.append(row)  # a StagedRow is a tuple in column order
+            if len(pending) >= _BATCH:
                 self.flush()
 
     def flush(self) -> None:

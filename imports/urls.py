@@ -6,4 +6,7 @@ app_name = "imports"
 
 urlpatterns = [
     path("", views.import_page, name="import"),
+    path("<int:pk>/", views.job_page, name="job"),
+    path("<int:pk>/run", views.job_run, name="run"),
+    path("<int:pk>/progress", views.job_progress, name="progress"),
 ]

@@ -1,5 +1,18 @@
+from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-router = DefaultRouter()
+from accounts.api import views
 
-urlpatterns = router.urls
+router = DefaultRouter()
+router.register("accounts", views.AccountViewSet)
+router.register("contacts", views.ContactViewSet)
+router.register("segments", views.SegmentViewSet)
+router.register("programs", views.ProgramViewSet)
+router.register("opportunities", views.OpportunityViewSet)
+
+urlpatterns = [
+    path("touchpoints/bulk", views.TouchpointBulkView.as_view(), name="touchpoints-bulk"),
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    *router.urls,
+]

@@ -1,5 +1,15 @@
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
-router = DefaultRouter()
+from metrics.api import views
+
+# SimpleRouter: accounts.api's DefaultRouter already serves the /api/v1/ root.
+router = SimpleRouter()
+router.register("metrics/account-snapshots", views.AccountSnapshotViewSet, basename="account-snapshot")
+router.register("metrics/segment-snapshots", views.SegmentSnapshotViewSet, basename="segment-snapshot")
+router.register("metrics/program-snapshots", views.ProgramSnapshotViewSet, basename="program-snapshot")
+router.register("metrics/channel-snapshots", views.ChannelSnapshotViewSet, basename="channel-snapshot")
+router.register("metrics/outcome-groups", views.OutcomeGroupViewSet, basename="outcome-group")
+router.register("metrics/influence-summaries", views.InfluenceSummaryViewSet, basename="influence-summary")
+router.register("metrics/attribution-credits", views.AttributionCreditViewSet, basename="attribution-credit")
 
 urlpatterns = router.urls

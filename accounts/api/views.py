@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Count
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import services as rules
+from accounts.api import filters, serializers
+from accounts.api.permissions import ReadOrManageData
+from accounts.models import Account, Contact, Opportunity, Program, Segment
+from imports.staging import StagedRow, TouchpointStage
+
+BULK_MAX = 10_000
+ERRORS_SHOWN = 1000
+
+
+class _ReadCreateUpdate(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                        mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """No DELETE: records leave through the admin, where the cascade to touchpoints is visible."""
+
+    permission_classes = [ReadOrManageData]
+
+
+class AccountViewSet(_ReadCreateUpdate):
+    queryset = Account.objects.prefetch_related("segments").order_by("id")
+    serializer_class = serializers.AccountSerializer
+    filterset_class = filters.AccountFilter
+    ordering_fields = ("name", "employees", "annual_revenue", "updated_at", "id")
+
+
+class ContactViewSet(_ReadCreateUpdate):
+    queryset = Contact.objects.order_by("id")
+    serializer_class = serializers.ContactSerializer
+    filterset_class = filters.ContactFilter
+    ordering_fields = ("last_name", "email", "updated_at", "id")
+
+
+class ProgramViewSet(_ReadCreateUpdate):
+    queryset = Program.objects.order_by("id")
+    serializer_class = serializers.ProgramSerializer
+    filterset_class = filters.ProgramFilter
+    ordering_fields = ("name", "start_date", "cost", "id")
+
+
+class OpportunityViewSet(_ReadCreateUpdate):
+    queryset = Opportunity.objects.order_by("id")
+    serializer_class = serializers.OpportunitySerializer
+    filterset_class = filters.OpportunityFilter
+    ordering_fields = ("created_at", "closed_at", "amount", "id")
+
+
+class SegmentViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Segment.objects.annotate(account_count=Count("accounts")).order_by("id")
+    serializer_class = serializers.SegmentSerializer
+    filterset_class = filters.SegmentFilter
+    permission_classes = [ReadOrManageData]
+
+
+class TouchpointBulkView(APIView):
+    """Idempotent on (source, external_id), all-or-nothing: one bad item and nothing is written."""
+
+    permission_classes = [ReadOrManageData]
+
+    @extend_schema(
+        request=serializers.TouchpointBulkSerializer,
+        responses={200: serializers.BulkResultSerializer,
+                   400: OpenApiResponse(serializers.BulkRejectedSerializer, description="Nothing was written")},
+        summary="Create or update up to 10,000 touchpoints",
+    )
+    def post(self, request: Request) -> Response:
+        items = request.data.get("touchpoints") if isinstance(request.data, dict) else None
+        if not isinstance(items, list):
+            return _rejected([{"index": -1, "field": "touchpoints", "reason": "expected a list of touchpoints"}])
+        if len(items) > BULK_MAX:
+            return _rejected([{"index": -1, "field": "touchpoints",
+                               "reason": f"{len(items)} items; at most {BULK_MAX} per request"}])
+        errors: list[dict] = []
+        rows: list[StagedRow] = []
+        for index, item in enumerate(items):
+            row = _item_row(index, item, errors)
+            if row is not None:
+                rows.append(row)
+        if errors:
+            return _rejected(errors)
+        with transaction.atomic():
+            stage = TouchpointStage()
+            stage.create()
+            stage.add(rows)
+            problems, total, _ = stage.problems(limit=ERRORS_SHOWN)
+            if total:
+                transaction.set_rollback(True)
+                return _rejected([{"index": p.row_no, "field": p.field, "reason": p.reason} for p in problems],
+                                 total=total)
+            created, updated, unchanged = stage.upsert()
+        return Response({"received": len(items), "created": created, "updated": updated, "unchanged": unchanged})
+
+
+def _item_row(index: int, item: object, errors: list[dict]) -> StagedRow | None:
+    parsed = serializers.TouchpointItemSerializer(data=item)
+    if not parsed.is_valid():
+        detail = parsed.errors if isinstance(parsed.errors, dict) else {"item": parsed.errors}
+        for field, reasons in detail.items():
+            for reason in reasons if isinstance(reasons, list) else [reasons]:
+                errors.append({"index": index, "field": field, "reason": str(reason)})
+        return None
+    data = parsed.validated_data
+    try:
+        clean = rules.touchpoint_clean(data=data)
+    except rules.InvalidRecord as exc:
+        errors += [{"index": index, "field": p.field, "reason": p.reason} for p in exc.problems]
+        return None
+    email = rules.normalise_email(data.get("contact_email"))
+    account_ext = (data.get("account_external_id") or "").strip() or None
+    contact_ext = (data.get("contact_external_id") or "").strip() or None
+    if not (account_ext or email or contact_ext):
+        errors.append({"index": index, "field": "account_external_id",
+                       "reason": "a touchpoint needs account_external_id, contact_email or contact_external_id"})
+        return None
+    return StagedRow(index, clean["source"], clean["external_id"], clean["kind"], clean["occurred_at"],
+                     clean["minutes"], clean["score"], account_ext, email, contact_ext,
+                     (data.get("program_external_id") or "").strip() or None)
+
+
+def _rejected(errors: list[dict], total: int | None = None) -> Response:
+    return Response(
+        {"detail": "Nothing was written.", "errors": errors[:ERRORS_SHOWN], "error_count": total or len(errors)},
+        status=status.HTTP_400_BAD_REQUEST,
+    )

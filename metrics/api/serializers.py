@@ -1,0 +1,27 @@
+"""Read-only snapshots. `__all__` on purpose: a figure added to a snapshot model appears here too."""
+
+from rest_framework import serializers
+
+from metrics.models import (
+    AccountSnapshot,
+    AttributionCredit,
+    ChannelSnapshot,
+    InfluenceSummary,
+    OutcomeGroup,
+    ProgramSnapshot,
+    SegmentSnapshot,
+)
+
+
+def _read_only(model_cls: type) -> type[serializers.ModelSerializer]:
+    meta = type("Meta", (), {"model": model_cls, "fields": "__all__"})
+    return type(f"{model_cls.__name__}Serializer", (serializers.ModelSerializer,), {"Meta": meta})
+
+
+AccountSnapshotSerializer = _read_only(AccountSnapshot)
+SegmentSnapshotSerializer = _read_only(SegmentSnapshot)
+ProgramSnapshotSerializer = _read_only(ProgramSnapshot)
+ChannelSnapshotSerializer = _read_only(ChannelSnapshot)
+OutcomeGroupSerializer = _read_only(OutcomeGroup)
+InfluenceSummarySerializer = _read_only(InfluenceSummary)
+AttributionCreditSerializer = _read_only(AttributionCredit)

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+
+from accounts.models import Account, Contact, Opportunity, Program, Segment, Touchpoint
+
+# shared/ sits beside the project checkout (here and in CI).
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+
+
+def table_counts() -> dict[str, int]:
+    """Rows per table: a rejected import must leave every one of them as it was."""
+    return {m.__name__: m.objects.count() for m in (Account, Contact, Program, Opportunity, Touchpoint, Segment, User)}
+
+
+@pytest.fixture
+def csv_file(tmp_path: Path):
+    def write(text: str, name: str = "file.csv", encoding: str = "utf-8") -> Path:
+        path = tmp_path / name
+        path.write_bytes(text.encode(encoding))
+        return path
+
+    return write
