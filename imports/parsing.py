@@ -18,13 +18,11 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 SNIFF_BYTES = 1 << 20
@@ -65,61 +63,63 @@ def detect_encoding(path: Path) -> Encoding:
     return Encoding("cp1252", "Windows-1252 / Latin-1 (detected: not valid UTF-8)")
 
 
-class _CountingReader(io.RawIOBase):
-    """Wraps the binary file so progress can be read as bytes consumed."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self.raw = raw
-        self.consumed = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self.raw.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        self.consumed += n
-        return n
-
-
 class CsvSource:
-    """One pass over a CSV file: the header, then (line number, cells) per data row, streamed."""
+    """One pass over a CSV file: the header, then (line number, cells) per data row, streamed.
+
+    Lines are decoded one at a time so a bad byte is reported with its exact line, and progress
+    is the share of bytes read.
+    """
 
     def __init__(self, path: Path, encoding: Encoding) -> None:
         self.path = path
         self.encoding = encoding
         self.size = path.stat().st_size
-        self._raw = path.open("rb")
-        self._counter = _CountingReader(self._raw)
-        self._text = io.TextIOWrapper(io.BufferedReader(self._counter, 1 << 16), encoding=encoding.codec, newline="")
-        first = self._text.readline()
-        self.delimiter = _delimiter(first)
-        self._reader = csv.reader(_chain_first(first, self._text), delimiter=self.delimiter)
+        self._raw = path.open("rb", buffering=1 << 16)
+        self.consumed = 0
+        self.physical_line = 0
+        lines = self._decoded_lines()
         try:
-            self.header = next(self._reader)
+            first = next(lines)
         except StopIteration as exc:
             raise FileRejected("The file is empty.") from exc
-        if not any(h.strip() for h in self.header):
+        self.delimiter = _delimiter(first)
+        self._reader = csv.reader(_chain_first(first, lines), delimiter=self.delimiter)
+        try:
+            self.header = [h.strip() for h in next(self._reader)]
+        except StopIteration as exc:
+            raise FileRejected("The file is empty.") from exc
+        if not any(self.header):
             raise FileRejected("The first line (the header) is empty.")
+
+    def _decoded_lines(self) -> Iterator[str]:
+        codec = self.encoding.codec
+        first = True
+        for raw in self._raw:
+            self.consumed += len(raw)
+            self.physical_line += 1
+            try:
+                yield raw.decode(codec if first else codec.replace("-sig", ""))
+            except UnicodeDecodeError as exc:
+                raise FileRejected(
+                    f"The file is not valid UTF-8 at line {self.physical_line} (byte 0x{raw[exc.start]:02x}); "
+                    "save it as UTF-8."
+                ) from exc
+            first = False
 
     @property
     def fraction_read(self) -> float:
-        return min(1.0, self._counter.consumed / self.size) if self.size else 1.0
+        return min(1.0, self.consumed / self.size) if self.size else 1.0
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
-        """Data rows with their line number in the file (the header is line 1); blank lines skipped."""
+        """Data rows with the file line they start on (the header is line 1); blank lines skipped."""
         try:
+            start = self.physical_line + 1
             for cells in self._reader:
                 if cells and any(cells):
-                    yield self._reader.line_num, cells
-        except UnicodeDecodeError as exc:
-            raise FileRejected(
-                f"The file is not valid UTF-8 near line {self._reader.line_num + 1} "
-                f"(byte 0x{exc.object[exc.start]:02x}); save it as UTF-8."
-            ) from exc
+                    yield start, cells
+                start = self.physical_line + 1
         except csv.Error as exc:
-            raise FileRejected(f"Line {self._reader.line_num}: the CSV is malformed ({exc}).") from exc
+            raise FileRejected(f"Line {self.physical_line}: the CSV is malformed ({exc}).") from exc
 
     def close(self) -> None:
         self._raw.close()
@@ -131,7 +131,7 @@ class CsvSource:
         self.close()
 
 
-def _chain_first(first: str, rest: io.TextIOWrapper) -> Iterator[str]:
+def _chain_first(first: str, rest: Iterator[str]) -> Iterator[str]:
     yield first
     yield from rest
 
