@@ -9,6 +9,8 @@ newly engaged contacts and a program's reached accounts.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
+import shutil
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -24,6 +26,12 @@ from metrics.models import (
     OutcomeGroup,
     ProgramSnapshot,
     SegmentSnapshot,
+)
+
+# The browser test needs Debian's chromium and the playwright package; where either is missing it
+# is left out of the run (the issue asks for it "when chromium is present"), not skipped.
+collect_ignore = (
+    [] if shutil.which("chromium") and importlib.util.find_spec("playwright") else ["test_browser.py"]
 )
 
 D = dt.date(2025, 3, 31)
@@ -181,6 +189,24 @@ def build_world(bob: User, alice: User) -> World:
         AttributionCredit.objects.create(as_of=D, program=program, model=model, basis=basis, credit=Decimal(credit),
                                          opportunities=1)
     return World(acme, globex, initech, umbrella, enterprise, smb, webinar, display, dana, carl)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    """After a transactional test the database is flushed, which also drops the groups that the
+    accounts.0002 data migration created; put them back so the tests after it find them."""
+    result = yield
+    marker = item.get_closest_marker("django_db")
+    if marker and marker.kwargs.get("transaction"):
+        from django.contrib.auth.models import Group
+        from pytest_django.plugin import blocking_manager_key
+
+        from accounts.roles import ALL_GROUPS
+
+        with item.config.stash[blocking_manager_key].unblock():
+            for name in ALL_GROUPS:
+                Group.objects.get_or_create(name=name)
+    return result
 
 
 @pytest.fixture(autouse=True)

@@ -162,3 +162,11 @@ def test_export_link_carries_the_filters(as_alice, world):
 )
 def test_csv_cells(value, cell):
     assert csv_cell(value) == cell
+
+
+def test_a_new_sort_column_starts_names_ascending_and_figures_descending(as_alice, world):
+    html = as_alice.get("/accounts/").content.decode()
+    assert 'href="/accounts/?sort=name"' in html
+    assert 'href="/accounts/?sort=-minutes_30d"' in html
+    # The current column (-minutes_90d by default) flips.
+    assert 'href="/accounts/?sort=minutes_90d"' in html
