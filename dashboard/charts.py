@@ -331,7 +331,9 @@ def outcome_bars(rows: Sequence[OutcomeRow], metric: str) -> Figure:
     closed = [r.row.opportunities_closed if r.row else 0 for r in rows]
     fig = go.Figure(
         go.Bar(
-            x=x, y=y, customdata=closed, marker={"color": list(INFLUENCE_SHADES[:1]) * (len(x) - 1) + [COLOURS["influence"]]},
+            x=x, y=y, customdata=closed,
+            # The last group (most engaged quartile, or the first-named group) in the full family colour.
+            marker={"color": [INFLUENCE_SHADES[0]] * (len(x) - 1) + [COLOURS["influence"]]},
             texttemplate=f"%{{y:{fmt}}}", textposition="outside", cliponaxis=False,
             hovertemplate=f"%{{x}}: %{{y:{fmt}}}<br>%{{customdata}} closed opportunities<extra></extra>",
             name=title,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -276,7 +276,9 @@ def account_health(*, account: Account, as_of: dt.date, settings: MetricSettings
     for c in contacts:
         by_role[c.role].append(c)
     role_labels = dict(Contact._meta.get_field("role").choices)
-    committee = [CommitteeRow(r, str(role_labels.get(r, r.replace("_", " ").capitalize())), by_role.get(r, [])) for r in roles]
+    committee = [
+        CommitteeRow(r, str(role_labels.get(r, r.replace("_", " ").capitalize())), by_role.get(r, [])) for r in roles
+    ]
     others = [c for c in contacts if c.role not in roles]
     # Opportunities as of the day: the ones that existed then.
     opportunities = list(account.opportunities.filter(created_at__lt=day_end(as_of)).order_by("-created_at"))
@@ -660,12 +662,9 @@ def attribution(*, as_of: dt.date, model: str) -> tuple[list[CreditRow], list[Cr
         agg = by_channel.setdefault(ch, CreditRow(str(channel_labels.get(ch, ch)), ch))
         agg.pipeline += row.pipeline
         agg.revenue += row.revenue
-        agg.opportunities += row.opportunities
-    def order(rows):
+        # Opportunities are not summed per channel: one opportunity credits several programs.
+
+    def largest_first(rows: Iterable[CreditRow]) -> list[CreditRow]:
         return sorted(rows, key=lambda r: (-r.pipeline, -r.revenue, r.name))
 
-    return order(by_channel.values()), order(by_program.values())
-
-
-def decimal_or_zero(value: Decimal | None) -> Decimal:
-    return value if value is not None else Decimal(0)
+    return largest_first(by_channel.values()), largest_first(by_program.values())

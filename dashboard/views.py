@@ -44,7 +44,9 @@ def _is_htmx(request: HttpRequest) -> bool:
     return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
 
 
-def _render(request: HttpRequest, template: str, context: dict[str, Any], *, partial: str | None = None) -> HttpResponse:
+def _render(
+    request: HttpRequest, template: str, context: dict[str, Any], *, partial: str | None = None
+) -> HttpResponse:
     response = render(request, partial if partial and _is_htmx(request) else template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
@@ -87,16 +89,9 @@ def account_list(request: HttpRequest) -> HttpResponse:
         "sort": sort,
         "sort_key": sort.lstrip("-"),
         "query": query.urlencode(),
-        "query_without_sort": _without(query, "sort"),
         "export_url": reverse("dashboard:account_export") + ("?" + query.urlencode() if query else ""),
     }
     return _render(request, "dashboard/account_list.html", context, partial="dashboard/_account_results.html")
-
-
-def _without(query, key: str) -> str:
-    q = query.copy()
-    q.pop(key, None)
-    return q.urlencode()
 
 
 # Exported columns, named exactly as METRICS.md (and the API).

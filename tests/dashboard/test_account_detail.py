@@ -6,7 +6,7 @@ import pytest
 
 from dashboard.selectors import account_verdict
 from metrics.models import AccountSnapshot
-from tests.dashboard.conftest import D, figure, text
+from tests.dashboard.conftest import figure, text
 
 
 @pytest.fixture

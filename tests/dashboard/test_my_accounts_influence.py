@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from metrics.models import InfluenceSummary
 from tests.dashboard.conftest import figure, text
 
@@ -49,7 +47,10 @@ def test_newly_engaged_contacts_and_what_they_did(client, bob, world):
     assert "Dana Diaz , CEO at Acme first on Sun 30 Mar, 1 touch" in t
     assert "Carl Chen , Head of IT at Acme first" not in t
     # The last 7 days' scored touches, newest first.
-    assert "Sun 30 Mar 12:00 Acme Dana Diaz Webinar attended Spring webinar Fri 28 Mar 12:00 Acme Carl Chen Web visit –" in t
+    assert (
+        "Sun 30 Mar 12:00 Acme Dana Diaz Webinar attended Spring webinar "
+        "Fri 28 Mar 12:00 Acme Carl Chen Web visit –"
+    ) in t
     assert "Ad impression" not in t
 
 
