@@ -71,7 +71,7 @@ def main() -> None:
         "trivial view": ["/bench/trivial/"],
         "account health": [f"/accounts/{pk}/" for pk in account_ids],
         "account list (filtered, sorted)": [
-            "/accounts/?is_target=true&tier=1&sort=-minutes_90d",
+            "/accounts/?target=true&tier=1&sort=-minutes_90d",
             "/accounts/?stage=engaged&sort=-minutes_30d",
             "/accounts/?spike=true&sort=-minutes_7d",
         ],
