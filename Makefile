@@ -6,15 +6,21 @@ PORT ?= 8000
 
 .PHONY: run test install bench lint clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# Runtime packages for `make run`; the test tools on top for `make test`. Each step reruns only
+# when its requirements file changes.
+$(VENV)/.installed-run: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed-run requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed-dev
 
 ## make run: install, migrate, load demo data and metrics (first time only), serve on 127.0.0.1:$(PORT)
-run: install
+run: $(VENV)/.installed-run
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py demo_setup --port $(PORT)
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
