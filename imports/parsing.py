@@ -209,7 +209,10 @@ def parse_int(value: str) -> int | None:
         return None
     if text.isdigit():
         return int(text)
-    amount, _ = parse_amount(text)
+    try:
+        amount, _ = parse_amount(text)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a whole number") from exc
     if amount is None or amount != amount.to_integral_value():
         raise ValueError(f"{value!r} is not a whole number")
     return int(amount)

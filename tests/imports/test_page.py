@@ -72,7 +72,7 @@ def test_errors_are_listed_with_row_column_and_reason(client, alice, django_capt
         client.post(reverse("imports:run", args=[job.pk]))
     page = client.get(reverse("imports:job", args=[job.pk])).content.decode()
     assert "1 error in 1 row — nothing was written" in page
-    assert '<td class="num">2</td><td><code>employees</code></td><td>&#x27;many&#x27; is not an amount</td>' in page
+    assert '<td class="num">2</td><td><code>employees</code></td><td>&#x27;many&#x27; is not a whole number</td>' in page
     assert Account.objects.count() == 0
 
 

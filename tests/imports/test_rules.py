@@ -102,7 +102,7 @@ def test_one_bad_row_among_many_good_ones_writes_nothing(csv_file):
     before = table_counts()
     good = "".join(f"A{i},Account {i},a{i}.com,,,,,,,,\n" for i in range(200))
     result = _accounts(csv_file, good + "B1,Bad,b1.com,,lots,,,,,,\n")
-    assert _rejected(result, before) == [(202, "employees", "'lots' is not an amount")]
+    assert _rejected(result, before) == [(202, "employees", "'lots' is not a whole number")]
 
 
 def test_errors_are_capped_with_the_total(csv_file):
