@@ -71,6 +71,25 @@ _CHECKS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+_JOINS = (
+    f"FROM {STAGE} s "
+    "LEFT JOIN accounts_account a ON a.external_id = s.account_ext "
+    "LEFT JOIN accounts_contact ce ON ce.email = s.contact_email "
+    "LEFT JOIN accounts_contact cx ON s.contact_email IS NULL AND cx.external_id = s.contact_ext "
+    "LEFT JOIN accounts_program p ON p.external_id = s.program_ext "
+)
+# The _CHECKS in one scan (external ids and emails are unique, so the joins never multiply rows).
+_COUNT_PROBLEMS = (
+    "SELECT "
+    "count(*) FILTER (WHERE s.account_ext IS NOT NULL AND a.id IS NULL), "
+    "count(*) FILTER (WHERE s.contact_email IS NOT NULL AND ce.id IS NULL), "
+    "count(*) FILTER (WHERE s.contact_ext IS NOT NULL AND s.contact_email IS NULL AND cx.id IS NULL), "
+    "count(*) FILTER (WHERE s.program_ext IS NOT NULL AND p.id IS NULL), "
+    "count(*) FILTER (WHERE s.account_ext IS NULL AND COALESCE(ce.id, cx.id) IS NOT NULL "
+    "AND COALESCE(ce.account_id, cx.account_id) IS NULL) " + _JOINS
+)
+
+
 class TouchpointStage:
     """Use inside transaction.atomic(): create(), add() rows, problems(), upsert()."""
 
@@ -121,6 +140,8 @@ class TouchpointStage:
         with connection.cursor() as cur:
             if self.vendor == "postgresql":
                 cur.execute(f"ANALYZE {STAGE}")
+            cur.execute(_COUNT_PROBLEMS)
+            counts = cur.fetchone()
             found: list[StageProblem] = []
             total = 0
             cur.execute(
@@ -132,9 +153,8 @@ class TouchpointStage:
             total += len(dup_rows)
             found += [StageProblem(r, "external_id", f"duplicate (source, external_id): already in row {first}")
                       for r, first in dup_rows[:limit]]
-            for field, where, reason in _CHECKS:
-                cur.execute(f"SELECT count(*) FROM {STAGE} s WHERE {where}")
-                n = cur.fetchone()[0]
+            # Details only for the checks that found something (usually none: one scan in all).
+            for (field, where, reason), n in zip(_CHECKS, counts, strict=True):
                 if n:
                     total += n
                     cur.execute(f"SELECT s.row_no, {reason} FROM {STAGE} s WHERE {where} ORDER BY s.row_no LIMIT %s",
@@ -150,12 +170,17 @@ class TouchpointStage:
         return found[:limit], total, rows_affected
 
     def upsert(self) -> tuple[int, int, int]:
-        """Write the staged rows: (created, updated, unchanged)."""
+        """Write the staged rows: (created, updated, unchanged).
+
+        Only new and changed rows reach the INSERT: ON CONFLICT DO UPDATE would lock (and so
+        rewrite) every conflicting row even when its WHERE then skips it, which made re-imports slow.
+        """
         self.flush()
-        changed = " OR ".join(
-            f"t.{c} IS DISTINCT FROM excluded.{c}"
-            for c in ("account_id", "contact_id", "program_id", "kind", "occurred_at", "minutes", "score")
-        )
+        columns = ("account_id", "contact_id", "program_id", "kind", "occurred_at", "minutes", "score")
+        resolved = ("COALESCE(a.id, ce.account_id, cx.account_id)", "COALESCE(ce.id, cx.id)", "p.id", "s.kind",
+                    "s.occurred_at", "s.minutes", "s.score")
+        differs = " OR ".join(f"t.{c} IS DISTINCT FROM {v}" for c, v in zip(columns, resolved, strict=True))
+        changed = " OR ".join(f"t.{c} IS DISTINCT FROM excluded.{c}" for c in columns)
         with connection.cursor() as cur:
             cur.execute(
                 f"SELECT count(*) FROM {STAGE} s WHERE NOT EXISTS (SELECT 1 FROM accounts_touchpoint t "
@@ -165,13 +190,9 @@ class TouchpointStage:
             cur.execute(
                 f"INSERT INTO accounts_touchpoint AS t (account_id, contact_id, program_id, kind, occurred_at, minutes, "
                 f"score, source, external_id) "
-                f"SELECT COALESCE(a.id, ce.account_id, cx.account_id), COALESCE(ce.id, cx.id), p.id, s.kind, "
-                f"s.occurred_at, s.minutes, s.score, s.source, s.external_id FROM {STAGE} s "
-                f"LEFT JOIN accounts_account a ON a.external_id = s.account_ext "
-                f"LEFT JOIN accounts_contact ce ON ce.email = s.contact_email "
-                f"LEFT JOIN accounts_contact cx ON s.contact_email IS NULL AND cx.external_id = s.contact_ext "
-                f"LEFT JOIN accounts_program p ON p.external_id = s.program_ext "
-                f"WHERE true "  # SQLite needs a WHERE before ON CONFLICT after a SELECT with joins
+                f"SELECT {', '.join(resolved)}, s.source, s.external_id {_JOINS}"
+                f"LEFT JOIN accounts_touchpoint t ON t.source = s.source AND t.external_id = s.external_id "
+                f"WHERE t.id IS NULL OR {differs} "
                 f"ON CONFLICT (source, external_id) DO UPDATE SET account_id = excluded.account_id, "
                 f"contact_id = excluded.contact_id, program_id = excluded.program_id, kind = excluded.kind, "
                 f"occurred_at = excluded.occurred_at, minutes = excluded.minutes, score = excluded.score "
