@@ -217,11 +217,8 @@ class SegmentSnapshot(models.Model):
         return f"{self.segment or 'Target accounts'} @ {self.as_of}"
 
 
-class ProgramSnapshot(models.Model):
-    """Reach, focus and waste of one program over all its touches on or before as_of."""
-
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="snapshots")
-    as_of = models.DateField()
+class ReachFigures(models.Model):
+    """Reach, focus and waste: the same figures for a program and for a channel's programs."""
 
     touches = models.PositiveIntegerField(default=0)
     touches_at_targets = models.PositiveIntegerField(default=0)
@@ -234,7 +231,17 @@ class ProgramSnapshot(models.Model):
     target_reach = models.FloatField(default=0)
     focus = models.FloatField(null=True, blank=True, help_text="Undefined (null) with no successes")
     waste = models.FloatField(null=True, blank=True, help_text="Undefined (null) with no touches")
-    wasted_cost = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    wasted_cost = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        abstract = True
+
+
+class ProgramSnapshot(ReachFigures):
+    """Reach, focus and waste of one program over all its touches on or before as_of."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="snapshots")
+    as_of = models.DateField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["program", "as_of"], name="program_snapshot_unique_day")]
@@ -243,7 +250,7 @@ class ProgramSnapshot(models.Model):
         return f"{self.program_id} @ {self.as_of}"
 
 
-class ChannelSnapshot(models.Model):
+class ChannelSnapshot(ReachFigures):
     """ProgramSnapshot's figures over all programs of a channel."""
 
     channel = models.CharField(max_length=20, choices=Channel.choices)
@@ -251,18 +258,6 @@ class ChannelSnapshot(models.Model):
 
     programs = models.PositiveIntegerField(default=0)
     cost = models.DecimalField(max_digits=16, decimal_places=2, default=0)
-    touches = models.PositiveIntegerField(default=0)
-    touches_at_targets = models.PositiveIntegerField(default=0)
-    touched_accounts = models.PositiveIntegerField(default=0)
-    reached_accounts = models.PositiveIntegerField(default=0)
-    reached_target_accounts = models.PositiveIntegerField(default=0)
-    target_accounts = models.PositiveIntegerField(default=0)
-    successes = models.PositiveIntegerField(default=0)
-    target_successes = models.PositiveIntegerField(default=0)
-    target_reach = models.FloatField(default=0)
-    focus = models.FloatField(null=True, blank=True)
-    waste = models.FloatField(null=True, blank=True)
-    wasted_cost = models.DecimalField(max_digits=16, decimal_places=2, default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["channel", "as_of"], name="channel_snapshot_unique_day")]
