@@ -269,7 +269,7 @@ def header_key(header: str) -> tuple[str, str | None]:
 
 
 @dataclass
-class Mapping_:
+class ColumnMapping:
     """Which columns feed which field: field → column indexes in order of preference."""
 
     preset: str
@@ -287,7 +287,7 @@ class Mapping_:
         return [h for i, h in enumerate(self.header) if i not in used]
 
 
-def map_columns(header: list[str], kind: str, preset: str) -> Mapping_:
+def map_columns(header: list[str], kind: str, preset: str) -> ColumnMapping:
     keys = [header_key(h) for h in header]
     own = KIND_OBJECTS[kind]
     columns: dict[str, list[int]] = {}
@@ -311,10 +311,10 @@ def map_columns(header: list[str], kind: str, preset: str) -> Mapping_:
         # CRM files without Id or website (sObject trees, reports) are matched on the account name.
         required = (("name",),)
     missing = [group for group in required if not any(f in columns for f in group)]
-    return Mapping_(preset=preset, columns=columns, header=header, missing=missing)
+    return ColumnMapping(preset=preset, columns=columns, header=header, missing=missing)
 
 
-def choose_mapping(header: list[str], kind: str, preset: str) -> Mapping_:
+def choose_mapping(header: list[str], kind: str, preset: str) -> ColumnMapping:
     """The preset asked for, or with preset 'auto' the one that maps the required columns and most others."""
     if preset != "auto":
         return map_columns(header, kind, preset)
