@@ -210,10 +210,16 @@ class Program(models.Model):
 class Touchpoint(models.Model):
     """One interaction of an account (and maybe a known contact) with us."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="touchpoints")
+    # No single-column indexes on the foreign keys: the (…, occurred_at) indexes below lead with
+    # them and serve every lookup, and each extra index slows the bulk loads (imports, demo data).
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="touchpoints", db_index=False)
     # Null for anonymous traffic matched to the account by IP or domain: it still counts.
-    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="touchpoints")
-    program = models.ForeignKey(Program, null=True, blank=True, on_delete=models.SET_NULL, related_name="touchpoints")
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="touchpoints", db_index=False
+    )
+    program = models.ForeignKey(
+        Program, null=True, blank=True, on_delete=models.SET_NULL, related_name="touchpoints", db_index=False
+    )
     kind = models.CharField(max_length=30, choices=TouchpointKind.choices)
     occurred_at = models.DateTimeField()
     minutes = models.DecimalField(
