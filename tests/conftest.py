@@ -46,6 +46,32 @@ def ada(db) -> User:
     return _user("ada", "admin")
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    """After a transactional test the database is flushed, which also drops the groups that the
+    accounts.0002 data migration created; put them back so the tests after it find them."""
+    result = yield
+    marker = item.get_closest_marker("django_db")
+    transactional = (marker and marker.kwargs.get("transaction")) or "transactional_db" in getattr(
+        item, "fixturenames", ()
+    )
+    if transactional:
+        from pytest_django.plugin import blocking_manager_key
+
+        from accounts.roles import ALL_GROUPS
+
+        with item.config.stash[blocking_manager_key].unblock():
+            for name in ALL_GROUPS:
+                Group.objects.get_or_create(name=name)
+    return result
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    """Every user fixture hashes a password; the slow default hasher would dominate the suite."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _celery_in_process(request: pytest.FixtureRequest):
     """Tasks run in-process unless the test asks for a real worker.
@@ -63,7 +89,7 @@ def _celery_in_process(request: pytest.FixtureRequest):
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, settings):
+def celery_worker_process(transactional_db, settings, tmp_path):
     """A real `celery worker` process on Redis, pointed at this test run's database.
 
     Needs REDIS_URL and a server database (PostgreSQL): the .ci/run services tier provides both.
@@ -78,10 +104,11 @@ def celery_worker_process(transactional_db, settings):
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url}
     queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
     hostname = f"{queue}@localhost"
+    log = tmp_path / "celery-worker.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "abm_dashboard", "worker", "--pool", "solo", "-Q", queue, "-n", hostname,
          "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True,
     )
     celery_app.conf.task_always_eager = False
     previous_queue = celery_app.conf.task_default_queue
@@ -90,7 +117,7 @@ def celery_worker_process(transactional_db, settings):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                pytest.fail("celery worker exited: " + (proc.stdout.read() if proc.stdout else ""))
+                pytest.fail("celery worker exited: " + log.read_text())
             replies = celery_app.control.ping(destination=[hostname], timeout=1.0)
             if replies:
                 break
@@ -104,3 +131,5 @@ def celery_worker_process(transactional_db, settings):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        # Shown by pytest with a failing test's captured output.
+        print("--- celery worker log ---\n" + log.read_text()[-5000:])

@@ -191,29 +191,6 @@ def build_world(bob: User, alice: User) -> World:
     return World(acme, globex, initech, umbrella, enterprise, smb, webinar, display, dana, carl)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
-    """After a transactional test the database is flushed, which also drops the groups that the
-    accounts.0002 data migration created; put them back so the tests after it find them."""
-    result = yield
-    marker = item.get_closest_marker("django_db")
-    if marker and marker.kwargs.get("transaction"):
-        from django.contrib.auth.models import Group
-        from pytest_django.plugin import blocking_manager_key
-
-        from accounts.roles import ALL_GROUPS
-
-        with item.config.stash[blocking_manager_key].unblock():
-            for name in ALL_GROUPS:
-                Group.objects.get_or_create(name=name)
-    return result
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings) -> None:
-    """The role fixtures hash a password each; the slow default hasher would dominate these tests."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture
 def world(bob, alice) -> World:
