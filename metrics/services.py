@@ -7,16 +7,17 @@ so recomputing a day is idempotent and a failed chunk leaves everything else as 
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Account, Segment
@@ -37,6 +38,7 @@ from metrics.models import (
 
 # The merged per-account row holds these helper keys; they feed the journey stage, not a column.
 _NOT_STORED = ("has_open_opportunity", "is_customer")
+ZERO = Decimal("0.00")
 
 
 def account_chunks(*, chunk_size: int | None = None) -> list[list[int]]:
@@ -127,67 +129,118 @@ def _share(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
-def _segment_row(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
-    n = len(snapshots)
-    stage_index = {stage: i for i, stage in enumerate(STAGE_ORDER)}
-    at_or_past = defaultdict(int)
-    for s in snapshots:
-        for i in range(1, stage_index[s["journey_stage"]] + 1):
-            at_or_past[STAGE_ORDER[i]] += 1
-    responses = sum(s["nps_responses"] for s in snapshots)
-    promoters = sum(s["nps_promoters"] for s in snapshots)
-    detractors = sum(s["nps_detractors"] for s in snapshots)
-    covered = sum(1 for s in snapshots if s["covered"])
+def _snapshot_figures() -> dict[str, Any]:
+    """The aggregates one SegmentSnapshot needs over a set of the day's account snapshots, summed
+    in the database so that memory does not grow with the number of accounts."""
+    money = DecimalField(max_digits=18, decimal_places=2)
+    figures: dict[str, Any] = {
+        "accounts": Count("id"),
+        "covered_accounts": Count("id", filter=Q(covered=True)),
+        "accounts_without_decision_maker": Count("id", filter=Q(has_decision_maker=False)),
+        "aware_accounts": Count("id", filter=Q(aware=True)),
+        "engaged_accounts": Count("id", filter=Q(engaged=True)),
+        "mqa_accounts": Count("id", filter=Q(mqa=True)),
+        "programs_reached": Coalesce(Sum("programs_reached"), 0),
+        "pipeline_created_90d": Coalesce(Sum("pipeline_created_90d"), Value(ZERO), output_field=money),
+        "won_revenue_90d": Coalesce(Sum("won_revenue_90d"), Value(ZERO), output_field=money),
+        "nps_responses": Coalesce(Sum("nps_responses"), 0),
+        "nps_promoters": Coalesce(Sum("nps_promoters"), 0),
+        "nps_detractors": Coalesce(Sum("nps_detractors"), 0),
+    }
+    # An account is counted at its own stage and at every stage before it (the funnel).
+    for i in range(1, len(STAGE_ORDER)):
+        figures[f"funnel_{STAGE_ORDER[i]}"] = Count("id", filter=Q(journey_stage__in=STAGE_ORDER[i:]))
+    return figures
+
+
+def _exact_mean(value_counts: list[tuple[float, int]], n: int) -> float:
+    """statistics.fmean of the values, each repeated `count` times, from (value, count) pairs.
+
+    fmean is the correctly rounded exact sum divided by n; the Fraction sum is exact and
+    float(Fraction) correctly rounded, so this gives the same float without the values in memory.
+    """
+    return float(sum((Fraction(value) * count for value, count in value_counts), Fraction(0))) / n if n else 0.0
+
+
+def _median_minutes(snapshots: QuerySet[AccountSnapshot], n: int) -> float:
+    """statistics.median of minutes_90d over `snapshots` (n of them): the middle one or two rows
+    in minutes order, read with OFFSET (index acct_snap_day_minutes)."""
+    if not n:
+        return 0.0
+    middle = list(snapshots.order_by("minutes_90d").values_list("minutes_90d", flat=True)[(n - 1) // 2 : n // 2 + 1])
+    return float(middle[0]) if n % 2 else float((middle[0] + middle[1]) / 2)
+
+
+def _segment_row(figures: dict[str, Any], role_coverage: list[tuple[float, int]], median: float) -> dict[str, Any]:
+    n = figures["accounts"]
     return {
         "accounts": n,
-        "covered_accounts": covered,
-        "covered_share": _share(covered, n),
-        "mean_role_coverage": statistics.fmean(s["role_coverage"] for s in snapshots) if n else 0.0,
-        "accounts_without_decision_maker": sum(1 for s in snapshots if not s["has_decision_maker"]),
-        "aware_share": _share(sum(1 for s in snapshots if s["aware"]), n),
-        "engaged_share": _share(sum(1 for s in snapshots if s["engaged"]), n),
-        "mqa_share": _share(sum(1 for s in snapshots if s["mqa"]), n),
-        "median_minutes_90d": float(statistics.median(s["minutes_90d"] for s in snapshots)) if n else 0.0,
-        "funnel_aware": at_or_past["aware"],
-        "funnel_engaged": at_or_past["engaged"],
-        "funnel_mqa": at_or_past["mqa"],
-        "funnel_opportunity": at_or_past["opportunity"],
-        "funnel_customer": at_or_past["customer"],
-        "mean_programs_reached": statistics.fmean(s["programs_reached"] for s in snapshots) if n else 0.0,
-        "pipeline_created_90d": sum((s["pipeline_created_90d"] for s in snapshots), Decimal("0.00")),
-        "won_revenue_90d": sum((s["won_revenue_90d"] for s in snapshots), Decimal("0.00")),
-        "nps_responses": responses,
-        "nps": satisfaction.nps(promoters, detractors, responses),
+        "covered_accounts": figures["covered_accounts"],
+        "covered_share": _share(figures["covered_accounts"], n),
+        "mean_role_coverage": _exact_mean(role_coverage, n),
+        "accounts_without_decision_maker": figures["accounts_without_decision_maker"],
+        "aware_share": _share(figures["aware_accounts"], n),
+        "engaged_share": _share(figures["engaged_accounts"], n),
+        "mqa_share": _share(figures["mqa_accounts"], n),
+        "median_minutes_90d": median,
+        "funnel_aware": figures["funnel_aware"],
+        "funnel_engaged": figures["funnel_engaged"],
+        "funnel_mqa": figures["funnel_mqa"],
+        "funnel_opportunity": figures["funnel_opportunity"],
+        "funnel_customer": figures["funnel_customer"],
+        "mean_programs_reached": figures["programs_reached"] / n if n else 0.0,
+        "pipeline_created_90d": figures["pipeline_created_90d"],
+        "won_revenue_90d": figures["won_revenue_90d"],
+        "nps_responses": figures["nps_responses"],
+        "nps": satisfaction.nps(figures["nps_promoters"], figures["nps_detractors"], figures["nps_responses"]),
     }
-
-
-_SEGMENT_INPUTS = (
-    "account_id", "covered", "role_coverage", "has_decision_maker", "aware", "engaged", "mqa", "minutes_90d",
-    "journey_stage", "programs_reached", "pipeline_created_90d", "won_revenue_90d", "nps_responses",
-    "nps_promoters", "nps_detractors",
-)
 
 
 def compute_segments(*, as_of: date, cfg: MetricSettings) -> int:
     """SegmentSnapshot per segment and for all target accounts (segment None).
 
-    Reads the day's account snapshots once (one row per account) and the memberships once.
+    Each segment's figures are aggregated in the database over its members' snapshots of the
+    day (segments are few: a handful of grouped queries plus two small ones per segment), so
+    memory stays the same whatever the number of accounts.
     """
-    snapshots = {s["account_id"]: s for s in AccountSnapshot.objects.filter(as_of=as_of).values(*_SEGMENT_INPUTS)}
-    members: dict[int | None, list[int]] = {pk: [] for pk in Segment.objects.values_list("id", flat=True)}
-    for segment_id, account_id in Segment.accounts.through.objects.values_list("segment_id", "account_id"):
-        members[segment_id].append(account_id)
-    members[None] = list(Account.objects.filter(is_target=True).values_list("id", flat=True))
+    day = AccountSnapshot.objects.filter(as_of=as_of).order_by()
+    scopes: dict[int | None, QuerySet[AccountSnapshot]] = {
+        pk: day.filter(account__segments=pk) for pk in Segment.objects.order_by("id").values_list("id", flat=True)
+    }
+    scopes[None] = day.filter(account__is_target=True)
+    # One grouped query for every segment (accounts in no segment form the group None, unused).
+    by_segment = {
+        row.pop("segment"): row for row in day.values(segment=F("account__segments")).annotate(**_snapshot_figures())
+    }
+    by_segment[None] = day.filter(account__is_target=True).aggregate(**_snapshot_figures())
+    coverage: dict[int | None, list[tuple[float, int]]] = defaultdict(list)
+    # role_coverage takes few distinct values (covered roles / required roles): count each.
+    for segment_id, value, count in (
+        day.values("account__segments", "role_coverage")
+        .annotate(n=Count("id"))
+        .values_list("account__segments", "role_coverage", "n")
+    ):
+        coverage[segment_id].append((value, count))
+    coverage[None] = list(
+        day.filter(account__is_target=True)
+        .values("role_coverage")
+        .annotate(n=Count("id"))
+        .values_list("role_coverage", "n")
+    )
+    # A segment with no snapshotted members: every count 0 (the grouped query has no row for it).
+    empty = {key: 0 for key in _snapshot_figures()} | {"pipeline_created_90d": ZERO, "won_revenue_90d": ZERO}
     sales = influence.segment_sales(as_of=as_of, cfg=cfg)
-    rows = [
-        SegmentSnapshot(
-            segment_id=segment_id,
-            as_of=as_of,
-            **_segment_row([snapshots[pk] for pk in account_ids if pk in snapshots]),
-            **sales[segment_id],
+    rows = []
+    for segment_id, scope in scopes.items():
+        figures = by_segment.get(segment_id, empty)
+        rows.append(
+            SegmentSnapshot(
+                segment_id=segment_id,
+                as_of=as_of,
+                **_segment_row(figures, coverage[segment_id], _median_minutes(scope, figures["accounts"])),
+                **sales[segment_id],
+            )
         )
-        for segment_id, account_ids in members.items()
-    ]
     with transaction.atomic():
         SegmentSnapshot.objects.filter(as_of=as_of).delete()
         SegmentSnapshot.objects.bulk_create(rows)
@@ -209,11 +262,11 @@ def compute_influence(*, as_of: date, cfg: MetricSettings) -> None:
     """OutcomeGroup rows, AttributionCredit rows and the InfluenceSummary of the day."""
     groups, headline = influence.outcome_groups(as_of=as_of, cfg=cfg)
     credits, uncredited = influence.attribution_credits(as_of=as_of, cfg=cfg)
-    influenced = AccountSnapshot.objects.filter(as_of=as_of).values_list(
-        "influenced_pipeline", "influenced_opportunities"
+    money = DecimalField(max_digits=18, decimal_places=2)
+    influenced = AccountSnapshot.objects.filter(as_of=as_of).aggregate(
+        pipeline=Coalesce(Sum("influenced_pipeline"), Value(ZERO), output_field=money),
+        opportunities=Coalesce(Sum("influenced_opportunities"), 0),
     )
-    influenced_pipeline = sum((amount for amount, _ in influenced), Decimal("0.00"))
-    influenced_opportunities = sum(n for _, n in influenced)
     with transaction.atomic():
         OutcomeGroup.objects.filter(as_of=as_of).delete()
         OutcomeGroup.objects.bulk_create([OutcomeGroup(as_of=as_of, **row) for row in groups])
@@ -224,8 +277,8 @@ def compute_influence(*, as_of: date, cfg: MetricSettings) -> None:
             defaults={
                 "headline": headline["headline"],
                 "headline_opportunities": headline["headline_opportunities"],
-                "influenced_pipeline": influenced_pipeline,
-                "influenced_opportunities": influenced_opportunities,
+                "influenced_pipeline": influenced["pipeline"],
+                "influenced_opportunities": influenced["opportunities"],
                 "details": {"closed_opportunities": headline["closed_opportunities"], "uncredited": uncredited},
             },
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -417,39 +417,35 @@ def segment_sales(*, as_of: date, cfg: MetricSettings) -> dict[int | None, dict[
     """Segment id (None = all target accounts) → open opportunities as of D, and over the
     opportunities closed in the outcomes window: win rate, average won amount, median cycle days,
     and sales velocity = open × win rate × average contract value / median cycle days.
+
+    Per segment (segments are few): one query counts, one streams the won opportunities, which
+    only add to a sum and to a count per cycle length, so memory does not grow with the data.
     """
     end = day_start(as_of + timedelta(days=1))
     window = trailing(as_of, cfg.outcomes_window_days)
-    rows = list(
-        Opportunity.objects.filter(_open_as_of(end) | _closed_in(window))
-        .order_by()
-        .values_list("account_id", "account__is_target", "is_closed", "closed_at", "is_won", "amount", "created_at")
-    )
-    members: dict[int | None, set[int]] = defaultdict(set)
-    for segment_id, account_id in Segment.accounts.through.objects.values_list("segment_id", "account_id"):
-        members[segment_id].add(account_id)
-    members[None] = set(Account.objects.filter(is_target=True).values_list("id", flat=True))
-    for segment_id in Segment.objects.values_list("id", flat=True):
-        members.setdefault(segment_id, set())
+    opportunities = Opportunity.objects.filter(_open_as_of(end) | _closed_in(window)).order_by()
+    segment_ids = Segment.objects.order_by("id").values_list("id", flat=True)
+    scopes: dict[int | None, Any] = {pk: opportunities.filter(account__segments=pk) for pk in segment_ids}
+    scopes[None] = opportunities.filter(account__is_target=True)
+    # Closed on or before D: in the outcomes window. Everything else selected is open as of D.
+    closed_q = Q(is_closed=True, closed_at__lt=end)
 
     result: dict[int | None, dict[str, Any]] = {}
-    for segment_id, accounts in members.items():
-        open_count = closed = 0
-        won_amounts: list[Decimal] = []
-        cycles: list[int] = []
-        for account_id, _, is_closed, closed_at, is_won, amount, created_at in rows:
-            if account_id not in accounts:
-                continue
-            if is_closed and closed_at < end:
-                closed += 1
-                if is_won:
-                    won_amounts.append(amount)
-                    cycles.append((closed_at.date() - created_at.date()).days)
-            else:
-                open_count += 1
-        win_rate = len(won_amounts) / closed if closed else None
-        acv = (sum(won_amounts, ZERO) / len(won_amounts)).quantize(CENT) if won_amounts else None
-        median_cycle = float(statistics.median(cycles)) if cycles else None
+    for segment_id, scope in scopes.items():
+        counts = scope.aggregate(total=Count("id"), closed=Count("id", filter=closed_q))
+        closed = counts["closed"]
+        won_count = 0
+        won_total = ZERO
+        cycles: Counter[int] = Counter()
+        won = scope.filter(closed_q, is_won=True).values_list("amount", "created_at", "closed_at")
+        for amount, created_at, closed_at in won.iterator(chunk_size=2000):
+            won_count += 1
+            won_total += amount
+            cycles[(closed_at.date() - created_at.date()).days] += 1
+        open_count = counts["total"] - closed
+        win_rate = won_count / closed if closed else None
+        acv = (won_total / won_count).quantize(CENT) if won_count else None
+        median_cycle = _counted_median(cycles) if cycles else None
         velocity = (
             open_count * win_rate * float(acv) / median_cycle
             if win_rate is not None and acv is not None and median_cycle
@@ -463,3 +459,18 @@ def segment_sales(*, as_of: date, cfg: MetricSettings) -> dict[int | None, dict[
             "sales_velocity": velocity,
         }
     return result
+
+
+def _counted_median(counts: Counter[int]) -> float:
+    """statistics.median of the values, each repeated as often as counted (the middle one, or the
+    mean of the middle two)."""
+    n = counts.total()
+    wanted = sorted({(n - 1) // 2, n // 2})
+    middle: list[int] = []
+    seen = 0
+    for value in sorted(counts):
+        seen += counts[value]
+        while wanted and wanted[0] < seen:
+            middle.append(value)
+            wanted.pop(0)
+    return float(middle[0]) if len(middle) == 1 else float((middle[0] + middle[1]) / 2)

@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from accounts.models import Account, Program, Segment, Touchpoint
 from metrics.families.common import Windows, on_or_before, program_success_kinds, success_q
@@ -41,29 +41,51 @@ def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _program_row(pairs: list[tuple[int, int, int]], targets: set[int], scope: set[int], cost: Decimal) -> dict[str, Any]:
-    """Figures of one program (or channel) from its (account, touches, successes) pairs.
+def _reach_figures(success: Q) -> dict[str, Count]:
+    """Touch and account counts of a group of program touches, counted in the database.
 
-    `scope` is the set of target accounts target_reach is measured against.
+    An account touched by two programs of a channel is one account of the channel: the account
+    counts are distinct counts, never sums over programs.
     """
-    touches = sum(n for _, n, _ in pairs)
-    at_targets = sum(n for account_id, n, _ in pairs if account_id in targets)
-    successes = sum(k for _, _, k in pairs)
-    target_successes = sum(k for account_id, _, k in pairs if account_id in targets)
-    reached = {account_id for account_id, _, k in pairs if k}
-    waste = _ratio(touches - at_targets, touches)
+    target = Q(account__is_target=True)
+    return {
+        "touches": Count("id"),
+        "touches_at_targets": Count("id", filter=target),
+        "successes": Count("id", filter=success),
+        "target_successes": Count("id", filter=success & target),
+        "touched_accounts": Count("account_id", distinct=True),
+        "reached_accounts": Count("account_id", distinct=True, filter=success),
+        "reached_target_accounts": Count("account_id", distinct=True, filter=success & target),
+    }
+
+
+_NO_TOUCHES = dict.fromkeys(
+    ("touches", "touches_at_targets", "successes", "target_successes", "touched_accounts", "reached_accounts",
+     "reached_target_accounts"),
+    0,
+)
+
+
+def _program_row(figures: dict[str, int], scope_size: int, reached_in_scope: int, cost: Decimal) -> dict[str, Any]:
+    """Figures of one program (or channel) from its counts (see _reach_figures).
+
+    target_reach is measured against `scope_size` target accounts, `reached_in_scope` of which
+    the program reached.
+    """
+    touches = figures["touches"]
+    waste = _ratio(touches - figures["touches_at_targets"], touches)
     return {
         "touches": touches,
-        "touches_at_targets": at_targets,
-        "touched_accounts": len({account_id for account_id, _, _ in pairs}),
-        "reached_accounts": len(reached),
-        "reached_target_accounts": len(reached & targets),
-        "target_accounts": len(scope),
-        "successes": successes,
-        "target_successes": target_successes,
+        "touches_at_targets": figures["touches_at_targets"],
+        "touched_accounts": figures["touched_accounts"],
+        "reached_accounts": figures["reached_accounts"],
+        "reached_target_accounts": figures["reached_target_accounts"],
+        "target_accounts": scope_size,
+        "successes": figures["successes"],
+        "target_successes": figures["target_successes"],
         # No target accounts to reach: 0, not undefined, so the reach chart stays plottable.
-        "target_reach": _ratio(len(reached & scope), len(scope)) or 0.0,
-        "focus": _ratio(target_successes, successes),
+        "target_reach": _ratio(reached_in_scope, scope_size) or 0.0,
+        "focus": _ratio(figures["target_successes"], figures["successes"]),
         "waste": waste,
         "wasted_cost": (cost * Decimal(str(waste))).quantize(Decimal("0.01")) if waste is not None else Decimal("0.00"),
     }
@@ -73,52 +95,60 @@ def program_and_channel_rows(*, as_of: date) -> tuple[list[dict[str, Any]], list
     """ProgramSnapshot rows (every program, with touches or not) and ChannelSnapshot rows (every
     channel that has programs), over all program touches on or before D.
 
-    One grouped query — touches and successes per (program, account), on the index
-    touchpoint_program_time — whose rows (at most programs × accounts touched) give every figure,
-    including the distinct accounts of a channel, which do not add up across its programs.
-    A program with a segment is measured against the segment's target accounts; everything
-    else against all target accounts.
+    Counted in the database — one grouped query per program, one per channel (index
+    touchpoint_program_time), and one per segment that has programs — so memory does not grow
+    with the number of touches or accounts. A program with a segment is measured against the
+    segment's target accounts; everything else against all target accounts.
     """
     success = success_q(program_success_kinds())
-    pairs: dict[int, list[tuple[int, int, int]]] = {}
-    for program_id, account_id, touches, successes in (
-        Touchpoint.objects.filter(on_or_before(as_of), program__isnull=False)
-        .order_by()
-        .values("program_id", "account_id")
-        .annotate(touches=Count("id"), successes=Count("id", filter=success))
-        .values_list("program_id", "account_id", "touches", "successes")
-    ):
-        pairs.setdefault(program_id, []).append((account_id, touches, successes))
-    targets = set(Account.objects.filter(is_target=True).values_list("id", flat=True))
-    segment_targets: dict[int, set[int]] = {}
-    for segment_id, account_id in Segment.accounts.through.objects.filter(account__is_target=True).values_list(
-        "segment_id", "account_id"
-    ):
-        segment_targets.setdefault(segment_id, set()).add(account_id)
+    touches = Touchpoint.objects.filter(on_or_before(as_of), program__isnull=False).order_by()
+    by_program = {
+        row.pop("program_id"): row for row in touches.values("program_id").annotate(**_reach_figures(success))
+    }
+    by_channel = {
+        row.pop("program__channel"): row
+        for row in touches.values("program__channel").annotate(**_reach_figures(success))
+    }
+    targets = Account.objects.filter(is_target=True).count()
+    memberships = Segment.accounts.through.objects.filter(account__is_target=True)
+    segment_targets = dict(
+        memberships.order_by().values("segment_id").annotate(n=Count("account_id")).values_list("segment_id", "n")
+    )
+    # Target accounts of a program's own segment that the program reached.
+    reached_in_segment: dict[int, int] = {}
+    program_segments = Program.objects.filter(segment__isnull=False).order_by().values_list("segment_id", flat=True)
+    for segment_id in program_segments.distinct():
+        in_segment = Q(program__segment_id=segment_id, account__is_target=True, account__segments=segment_id)
+        reached_in_segment.update(
+            touches.filter(success, in_segment)
+            .values("program_id")
+            .annotate(n=Count("account_id", distinct=True))
+            .values_list("program_id", "n")
+        )
 
     programs = []
-    by_channel: dict[str, dict[str, Any]] = {}
+    channels: dict[str, dict[str, Any]] = {}
     for program in Program.objects.order_by("id").only("id", "channel", "segment_id", "cost"):
-        scope = segment_targets.get(program.segment_id, set()) if program.segment_id else targets
-        row = _program_row(pairs.get(program.pk, []), targets, scope, program.cost)
+        figures = by_program.get(program.pk, _NO_TOUCHES)
+        if program.segment_id:
+            scope_size = segment_targets.get(program.segment_id, 0)
+            reached_in_scope = reached_in_segment.get(program.pk, 0)
+        else:
+            scope_size, reached_in_scope = targets, figures["reached_target_accounts"]
+        row = _program_row(figures, scope_size, reached_in_scope, program.cost)
         programs.append({"program_id": program.pk, **row})
-        channel = by_channel.setdefault(program.channel, {"programs": 0, "cost": Decimal("0.00"), "pairs": [],
-                                                          "wasted_cost": Decimal("0.00")})
+        channel = channels.setdefault(
+            program.channel, {"programs": 0, "cost": Decimal("0.00"), "wasted_cost": Decimal("0.00")}
+        )
         channel["programs"] += 1
         channel["cost"] += program.cost
         channel["wasted_cost"] += row["wasted_cost"]
-        channel["pairs"].extend(pairs.get(program.pk, []))
 
-    channels = []
-    for name, channel in sorted(by_channel.items()):
-        # An account touched by two programs of the channel is one account of the channel.
-        merged: dict[int, list[int]] = {}
-        for account_id, touches, successes in channel["pairs"]:
-            totals = merged.setdefault(account_id, [0, 0])
-            totals[0] += touches
-            totals[1] += successes
-        row = _program_row([(a, n, k) for a, (n, k) in merged.items()], targets, targets, channel["cost"])
+    rows = []
+    for name, channel in sorted(channels.items()):
+        figures = by_channel.get(name, _NO_TOUCHES)
+        row = _program_row(figures, targets, figures["reached_target_accounts"], channel["cost"])
         # The channel's wasted cost is what its programs wasted, each at its own cost and waste.
         row["wasted_cost"] = channel["wasted_cost"]
-        channels.append({"channel": name, "programs": channel["programs"], "cost": channel["cost"], **row})
-    return programs, channels
+        rows.append({"channel": name, "programs": channel["programs"], "cost": channel["cost"], **row})
+    return programs, rows
