@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -341,24 +342,21 @@ class Journey:
     touches: list[tuple[datetime, int, int]] = field(default_factory=list)  # (occurred_at, touch id, program id)
 
 
-def _journeys(*, basis: str, as_of: date, cfg: MetricSettings) -> tuple[dict[int, Journey], int, Decimal]:
-    """Opportunity id → its program touches in [created_at − lookback, point], in time order.
+def _journeys(*, basis: str, as_of: date, cfg: MetricSettings) -> Iterator[Journey]:
+    """Each opportunity's program touches in [created_at − lookback, point], in time order, one
+    opportunity at a time (in id order; those with no program touch have none).
 
     Pipeline: opportunities created in W90, point = created_at. Revenue: opportunities won and
     closed in W90, point = closed_at. (The same opportunities as the accounts' pipeline_created_90d
     and won_revenue_90d, so the attributed totals match those figures.)
-    Two queries: the opportunities, and the touches joined to them (touchpoint_account_time).
-    Also returns the count and amount of opportunities with no program touch (no credit).
+    Two queries, both streamed in opportunity id order and merged here, so only one journey is
+    held at a time: the opportunities, and the touches joined to them (touchpoint_account_time).
     """
     window = Windows.for_day(as_of, cfg).w_long
     point_field = "created_at" if basis == "pipeline" else "closed_at"
     opportunities = Opportunity.objects.filter(window.q(point_field)).order_by()
     if basis == "revenue":
         opportunities = opportunities.filter(is_won=True)
-    journeys = {
-        pk: Journey(amount=amount, point=point)
-        for pk, amount, point in opportunities.values_list("id", "amount", point_field)
-    }
     # Opportunities JOIN their account's program touches in [created_at − lookback, point]: the
     # bounds are per opportunity, so each is one range seek on touchpoint_account_time. The
     # values_list below reuses the filter's join, so every row is a (touch, opportunity) pair.
@@ -373,39 +371,49 @@ def _journeys(*, basis: str, as_of: date, cfg: MetricSettings) -> tuple[dict[int
             account__touchpoints__occurred_at__lte=F(point_field),
             account__touchpoints__program__isnull=False,
         )
+        .order_by("id", "account__touchpoints__occurred_at", "account__touchpoints__id")
         .values_list("id", "account__touchpoints__occurred_at", "account__touchpoints__id",
                      "account__touchpoints__program_id")
+        .iterator(chunk_size=2000)
     )
-    for opportunity_id, occurred_at, touch_id, program_id in pairs:
-        journeys[opportunity_id].touches.append((occurred_at, touch_id, program_id))
-    uncredited = [j for j in journeys.values() if not j.touches]
-    for journey in journeys.values():
-        journey.touches.sort()
-    credited = {pk: j for pk, j in journeys.items() if j.touches}
-    return credited, len(uncredited), sum((j.amount for j in uncredited), ZERO)
+    pending = next(pairs, None)
+    for pk, amount, point in opportunities.order_by("id").values_list("id", "amount", point_field).iterator(
+        chunk_size=2000
+    ):
+        journey = Journey(amount=amount, point=point)
+        while pending is not None and pending[0] == pk:
+            journey.touches.append(pending[1:])
+            pending = next(pairs, None)
+        yield journey
 
 
 def attribution_credits(*, as_of: date, cfg: MetricSettings) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """AttributionCredit rows (program × model × basis) and the uncredited totals per basis."""
+    """AttributionCredit rows (program × model × basis) and the uncredited totals per basis
+    (the count and amount of opportunities with no program touch: no credit)."""
     rows: list[dict[str, Any]] = []
     uncredited: dict[str, Any] = {}
     for basis in ("pipeline", "revenue"):
-        journeys, n_uncredited, amount_uncredited = _journeys(basis=basis, as_of=as_of, cfg=cfg)
-        uncredited[basis] = {"opportunities": n_uncredited, "amount": str(amount_uncredited)}
-        for model in AttributionModel.values:
-            cents: dict[int, int] = defaultdict(int)
-            opportunities: dict[int, int] = defaultdict(int)
-            for journey in journeys.values():
-                times = [t for t, _, _ in journey.touches]
-                programs = [p for _, _, p in journey.touches]
+        cents: dict[str, dict[int, int]] = {model: defaultdict(int) for model in AttributionModel.values}
+        opportunities: dict[str, dict[int, int]] = {model: defaultdict(int) for model in AttributionModel.values}
+        n_uncredited, amount_uncredited = 0, ZERO
+        for journey in _journeys(basis=basis, as_of=as_of, cfg=cfg):
+            if not journey.touches:
+                n_uncredited += 1
+                amount_uncredited += journey.amount
+                continue
+            times = [t for t, _, _ in journey.touches]
+            programs = [p for _, _, p in journey.touches]
+            for model in AttributionModel.values:
                 weights = model_weights(model, times, journey.point, cfg.time_decay_half_life_days)
                 for program_id, credit in split_amount(journey.amount, programs, weights).items():
-                    cents[program_id] += credit
-                    opportunities[program_id] += 1
+                    cents[model][program_id] += credit
+                    opportunities[model][program_id] += 1
+        uncredited[basis] = {"opportunities": n_uncredited, "amount": str(amount_uncredited)}
+        for model in AttributionModel.values:
             rows.extend(
                 {"program_id": program_id, "model": model, "basis": basis, "credit": Decimal(total).scaleb(-2),
-                 "opportunities": opportunities[program_id]}
-                for program_id, total in sorted(cents.items())
+                 "opportunities": opportunities[model][program_id]}
+                for program_id, total in sorted(cents[model].items())
             )
     return rows, uncredited
 
