@@ -147,6 +147,7 @@ class ClosedOpportunity:
     amount: Decimal
     cycle_days: int  # closed day − created day
     minutes_before: float  # account's minutes on days (created day − 90) … (created day − 1)
+    profile: tuple[str, str] | None  # the account's (industry, size band), see profile()
 
 
 def _closed_opportunities(*, as_of: date, cfg: MetricSettings) -> list[ClosedOpportunity]:
@@ -175,14 +176,16 @@ def _closed_opportunities(*, as_of: date, cfg: MetricSettings) -> list[ClosedOpp
         )
         .annotate(minutes_before=Coalesce(Subquery(minutes_before), Value(0.0), output_field=FloatField()))
         .values_list("id", "external_id", "account_id", "account__is_target", "is_won", "amount", "created_at",
-                     "closed_at", "minutes_before")
+                     "closed_at", "minutes_before", "account__industry", "account__employees")
     )
     return [
         ClosedOpportunity(
             id=pk, external_id=external_id or "", account_id=account_id, is_target=is_target, is_won=is_won,
             amount=amount, cycle_days=(closed_at.date() - created_at.date()).days, minutes_before=minutes,
+            profile=profile(industry, employees),
         )
-        for pk, external_id, account_id, is_target, is_won, amount, created_at, closed_at, minutes in rows
+        for pk, external_id, account_id, is_target, is_won, amount, created_at, closed_at, minutes, industry, employees
+        in rows
     ]
 
 
@@ -222,22 +225,49 @@ def size_band(employees: int | None) -> str | None:
     return next(label for floor, label in SIZE_BANDS if employees >= floor)
 
 
-def control_accounts() -> tuple[set[int], set[int]]:
-    """(target account ids, look-alike control ids): non-target accounts sharing a target
-    account's industry and size band. Accounts with no industry or size cannot be matched."""
-    targets: set[int] = set()
+def profile(industry: str | None, employees: int | None) -> tuple[str, str] | None:
+    """What a look-alike shares with a target account: industry and size band. Accounts with no
+    industry or size cannot be matched (None)."""
+    band = size_band(employees)
+    return (industry.strip().lower(), band) if industry and band else None
+
+
+def _control_accounts(*, as_of: date) -> tuple[set[tuple[str, str]], dict[str, tuple[int, float | None]]]:
+    """The target accounts' profiles, and for the target accounts and their look-alike control
+    (non-target accounts sharing a target account's profile): (accounts, mean minutes_90d as of D,
+    0 for an account without a snapshot that day).
+
+    Streamed (two passes over the accounts), so memory does not grow with their number; fsum of
+    a stream is the same exactly rounded sum statistics.fmean takes.
+    """
+    minutes = Coalesce(
+        Subquery(AccountSnapshot.objects.filter(account_id=OuterRef("pk"), as_of=as_of).values("minutes_90d")[:1]),
+        Value(0.0),
+        output_field=FloatField(),
+    )
+    accounts = Account.objects.order_by().annotate(minutes_90d=minutes)
+    targets = accounts.filter(is_target=True).values_list("industry", "employees", "minutes_90d")
     profiles: set[tuple[str, str]] = set()
-    others: list[tuple[int, tuple[str, str] | None]] = []
-    for pk, is_target, industry, employees in Account.objects.values_list("id", "is_target", "industry", "employees"):
-        band = size_band(employees)
-        profile = (industry.strip().lower(), band) if industry and band else None
-        if is_target:
-            targets.add(pk)
-            if profile:
-                profiles.add(profile)
-        else:
-            others.append((pk, profile))
-    return targets, {pk for pk, profile in others if profile in profiles}
+    counted = {"target": 0, "control": 0}
+
+    def target_minutes() -> Iterator[float]:
+        for industry, employees, value in targets.iterator(chunk_size=5000):
+            counted["target"] += 1
+            if found := profile(industry, employees):
+                profiles.add(found)
+            yield value
+
+    def control_minutes() -> Iterator[float]:
+        others = accounts.filter(is_target=False).values_list("industry", "employees", "minutes_90d")
+        for industry, employees, value in others.iterator(chunk_size=5000):
+            if profile(industry, employees) in profiles:
+                counted["control"] += 1
+                yield value
+
+    # Target first: the control pass needs every target profile.
+    sums = {"target": math.fsum(target_minutes()), "control": math.fsum(control_minutes())}
+    groups = {group: (n, sums[group] / n if n else None) for group, n in counted.items()}
+    return profiles, groups
 
 
 def headline(groups: dict[str, dict[str, Any]], min_closed: int) -> tuple[str, int]:
@@ -278,13 +308,14 @@ def outcome_groups(*, as_of: date, cfg: MetricSettings) -> tuple[list[dict[str, 
 
     # Target vs look-alike control: accounts and their engagement are the accounts' own (all of
     # them, with their minutes_90d as of D), outcomes are their closed opportunities.
-    targets, control = control_accounts()
-    minutes_90d = dict(AccountSnapshot.objects.filter(as_of=as_of).values_list("account_id", "minutes_90d"))
-    for group, members in (("target", targets), ("control", control)):
-        row = _group_row("control", group, [o for o in closed if o.account_id in members])
-        row["accounts"] = len(members)
-        minutes = [minutes_90d.get(pk, 0.0) for pk in members]
-        row["mean_minutes_90d"] = statistics.fmean(minutes) if minutes else None
+    profiles, accounts = _control_accounts(as_of=as_of)
+    members = {
+        "target": [o for o in closed if o.is_target],
+        "control": [o for o in closed if not o.is_target and o.profile in profiles],
+    }
+    for group, opportunities in members.items():
+        row = _group_row("control", group, opportunities)
+        row["accounts"], row["mean_minutes_90d"] = accounts[group]
         rows.append(row)
 
     quartile_rows = {r["group"]: r for r in rows if r["dimension"] == "quartile"}
