@@ -10,7 +10,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db import connection
+from django.db.models import Count, F, IntegerField, Q, QuerySet
+from django.db.models.functions import Cast
 
 from accounts.models import Account, Program, Segment, Touchpoint
 from metrics.families.common import Windows, on_or_before, program_success_kinds, success_q
@@ -41,22 +43,38 @@ def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _reach_figures(success: Q) -> dict[str, Count]:
-    """Touch and account counts of a group of program touches, counted in the database.
+def _reach_figures(touches: QuerySet[Touchpoint], group: str, success: Q) -> dict[Any, dict[str, int]]:
+    """Touch and account counts of program touches per `group` (a field path), in the database.
 
-    An account touched by two programs of a channel is one account of the channel: the account
-    counts are distinct counts, never sums over programs.
+    Two levels: touches and successes per (group, account), then per group sums and counts of
+    those rows — one hash aggregate instead of a sort per COUNT(DISTINCT). An account touched by
+    two programs of a channel is one account of the channel: the account counts are counts of
+    (group, account) rows, never sums over programs. The ORM cannot aggregate over a grouped
+    subquery, so the outer level is SQL around the ORM's own inner query.
     """
-    target = Q(account__is_target=True)
-    return {
-        "touches": Count("id"),
-        "touches_at_targets": Count("id", filter=target),
-        "successes": Count("id", filter=success),
-        "target_successes": Count("id", filter=success & target),
-        "touched_accounts": Count("account_id", distinct=True),
-        "reached_accounts": Count("account_id", distinct=True, filter=success),
-        "reached_target_accounts": Count("account_id", distinct=True, filter=success & target),
-    }
+    pairs = (
+        touches.values(group, "account_id")
+        .annotate(
+            grp=F(group),
+            is_target=Cast("account__is_target", IntegerField()),
+            n=Count("id"),
+            k=Count("id", filter=success),
+        )
+        .values("grp", "is_target", "n", "k")
+    )
+    inner, params = pairs.query.sql_with_params()
+    sql = f"""
+        SELECT grp, SUM(n), SUM(is_target * n), SUM(k), SUM(is_target * k), COUNT(*),
+               SUM(CASE WHEN k > 0 THEN 1 ELSE 0 END), SUM(CASE WHEN k > 0 THEN is_target ELSE 0 END)
+        FROM ({inner}) pairs GROUP BY grp
+    """
+    keys = ("touches", "touches_at_targets", "successes", "target_successes", "touched_accounts",
+            "reached_accounts", "reached_target_accounts")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    # PostgreSQL sums bigints to numeric (Decimal): back to int.
+    return {row[0]: {key: int(value) for key, value in zip(keys, row[1:], strict=True)} for row in rows}
 
 
 _NO_TOUCHES = dict.fromkeys(
@@ -95,20 +113,15 @@ def program_and_channel_rows(*, as_of: date) -> tuple[list[dict[str, Any]], list
     """ProgramSnapshot rows (every program, with touches or not) and ChannelSnapshot rows (every
     channel that has programs), over all program touches on or before D.
 
-    Counted in the database — one grouped query per program, one per channel (index
+    Counted in the database — one two-level grouped query by program, one by channel (index
     touchpoint_program_time), and one per segment that has programs — so memory does not grow
     with the number of touches or accounts. A program with a segment is measured against the
     segment's target accounts; everything else against all target accounts.
     """
     success = success_q(program_success_kinds())
     touches = Touchpoint.objects.filter(on_or_before(as_of), program__isnull=False).order_by()
-    by_program = {
-        row.pop("program_id"): row for row in touches.values("program_id").annotate(**_reach_figures(success))
-    }
-    by_channel = {
-        row.pop("program__channel"): row
-        for row in touches.values("program__channel").annotate(**_reach_figures(success))
-    }
+    by_program = _reach_figures(touches, "program_id", success)
+    by_channel = _reach_figures(touches, "program__channel", success)
     targets = Account.objects.filter(is_target=True).count()
     memberships = Segment.accounts.through.objects.filter(account__is_target=True)
     segment_targets = dict(
