@@ -43,6 +43,14 @@ def _windowed_minutes(window: Window) -> Sum:
     )
 
 
+def _settle(minutes: float) -> float:
+    """Round away floating-point noise. The database may add a chunk's rows in any order, and
+    0.1 + 0.2 is not 0.2 + 0.1 in the last bit: unrounded, two runs over the same data could
+    differ by 1e-13 and break percentile ties or a threshold like `minutes_90d ≥ 10`. Minutes come
+    with at most two decimals and multipliers with one, so six decimals lose nothing real."""
+    return round(minutes, 6)
+
+
 def engagement_rows(*, as_of: date, account_ids: list[int], cfg: MetricSettings) -> dict[int, dict[str, Any]]:
     """Two grouped queries over the chunk's touchpoints in the windows' span.
 
@@ -95,6 +103,8 @@ def engagement_rows(*, as_of: date, account_ids: list[int], cfg: MetricSettings)
 
     result: dict[int, dict[str, Any]] = {}
     for account_id, acc in sums.items():
+        for key in ("m7", "m21", "m30", "mp30", "m90"):
+            acc[key] = _settle(acc[key])
         m7, m21, m90 = acc["m7"], acc["m21"], acc["m90"]
         # This week against the weekly average of the baseline weeks: with the defaults,
         # minutes_7d ≥ 2 × minutes_prev_21d / 3. Multiplied out to keep the comparison exact.
@@ -113,9 +123,9 @@ def engagement_rows(*, as_of: date, account_ids: list[int], cfg: MetricSettings)
             "mqa": m90 >= cfg.mqa_min_minutes and acc["strong_contacts"] >= cfg.mqa_min_contacts,
             "spike": spike,
             "minutes_by_kind": {},
-            "minutes_by_role": acc["by_role"],
+            "minutes_by_role": {role: _settle(m) for role, m in acc["by_role"].items()},
         }
     for account_id, kind, minutes in by_kind:
         if minutes:
-            result[account_id]["minutes_by_kind"][kind] = minutes
+            result[account_id]["minutes_by_kind"][kind] = _settle(minutes)
     return result
