@@ -181,7 +181,9 @@ def _closed_opportunities(*, as_of: date, cfg: MetricSettings) -> list[ClosedOpp
     return [
         ClosedOpportunity(
             id=pk, external_id=external_id or "", account_id=account_id, is_target=is_target, is_won=is_won,
-            amount=amount, cycle_days=(closed_at.date() - created_at.date()).days, minutes_before=minutes,
+            amount=amount, cycle_days=(closed_at.date() - created_at.date()).days,
+            # Rounded like the engagement family: ties in the quartile order must not hang on float noise.
+            minutes_before=round(minutes, 6),
             profile=profile(industry, employees),
         )
         for pk, external_id, account_id, is_target, is_won, amount, created_at, closed_at, minutes, industry, employees
