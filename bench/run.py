@@ -205,11 +205,17 @@ def main() -> None:
     parser.add_argument("--import-rows", type=int, default=2_000_000)
     parser.add_argument("--fresh", action="store_true", help="drop and re-seed the databases")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: workers,import,pages")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the other figures of bench/out/results.json; re-measure these"
+    )
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     scales = [int(s) for s in args.scales.split(",")]
     OUT.mkdir(parents=True, exist_ok=True)
     results: dict = {"machine": machine(), "as_of": AS_OF, "scales": {}}
+    previous = OUT / "results.json"
+    if args.keep and previous.exists():
+        results["scales"] = json.loads(previous.read_text())["scales"]
     with psycopg.connect(f"{args.server}/postgres") as conn:
         results["machine"]["postgresql"] = conn.execute("SHOW server_version").fetchone()[0]
 
@@ -240,7 +246,7 @@ def main() -> None:
         if "pages" not in skip:
             scale["pages"] = pages(url)
             log("pages " + ", ".join(f"{k} {v['p95_ms']:.0f} ms" for k, v in scale["pages"].items()))
-        results["scales"][accounts] = scale
+        results["scales"][str(accounts)] = {**results["scales"].get(str(accounts), {}), **scale}
         (OUT / "results.json").write_text(json.dumps(results, indent=2))
 
     from bench.report import write_report
