@@ -162,6 +162,12 @@ class AccountSnapshot(models.Model):
             # Account list sorted by engagement for one day; percentile ranks.
             models.Index(fields=["as_of", "minutes_90d"], name="acct_snap_day_minutes"),
             models.Index(fields=["as_of", "journey_stage"], name="acct_snap_day_stage"),
+            # The account list's "spike" and "MQA" filters: few accounts of a day's 100,000 have
+            # either flag, so a partial index makes their page and its count read only those.
+            models.Index(
+                fields=["as_of", "minutes_7d"], condition=models.Q(spike=True), name="acct_snap_day_spike"
+            ),
+            models.Index(fields=["as_of", "minutes_90d"], condition=models.Q(mqa=True), name="acct_snap_day_mqa"),
         ]
 
     def __str__(self) -> str:
