@@ -137,6 +137,9 @@ ACCOUNT_SORTS: dict[str, str] = {
     "influenced_pipeline": "influenced_pipeline",
 }
 DEFAULT_ACCOUNT_SORT = "-minutes_90d"
+# Only these can be empty. The others are NOT NULL, and sorting them without NULLS LAST lets
+# PostgreSQL walk the (as_of, minutes_…) indexes in order instead of sorting the whole day.
+NULLABLE_SORTS = {"tier", "owner"}
 
 
 def _stage_rank() -> Case:
@@ -179,7 +182,8 @@ def account_snapshots(*, as_of: dt.date, filters: AccountFilters, sort: str = DE
     if key == "stage":
         qs = qs.annotate(stage_rank=_stage_rank())
     expr = F(ACCOUNT_SORTS[key])
-    ordering = expr.desc(nulls_last=True) if sort.startswith("-") else expr.asc(nulls_last=True)
+    nulls = {"nulls_last": True} if key in NULLABLE_SORTS else {}
+    ordering = expr.desc(**nulls) if sort.startswith("-") else expr.asc(**nulls)
     return qs.order_by(ordering, "account_id")
 
 

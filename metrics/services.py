@@ -284,10 +284,20 @@ def compute_influence(*, as_of: date, cfg: MetricSettings) -> None:
         )
 
 
+def _refresh_planner_statistics() -> None:
+    """The chunks just replaced a day's worth of snapshot rows. Without fresh statistics
+    PostgreSQL misjudges how many rows a filter keeps until autovacuum gets round to it; at
+    100,000 accounts a filtered account list went from 0.8 ms to 530 ms that way."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {AccountSnapshot._meta.db_table}")
+
+
 def compute_rollups(*, as_of: date) -> None:
     """Everything that needs all accounts' snapshots of the day: percentiles, segments, programs,
     channels and influence. Run after every chunk of the day is stored."""
     cfg = MetricSettings.load()
+    _refresh_planner_statistics()
     update_percentiles(as_of=as_of)
     compute_segments(as_of=as_of, cfg=cfg)
     compute_programs(as_of=as_of)
