@@ -204,7 +204,7 @@ def main() -> None:
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/12"))
     parser.add_argument("--import-rows", type=int, default=2_000_000)
     parser.add_argument("--fresh", action="store_true", help="drop and re-seed the databases")
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip: workers,import,pages")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: nightly,workers,import,pages")
     parser.add_argument(
         "--keep", action="store_true", help="keep the other figures of bench/out/results.json; re-measure these"
     )
@@ -225,10 +225,11 @@ def main() -> None:
         db = ensure_database(args.server, f"abm_bench_{accounts}", accounts, args.fresh)
         url = db["url"]
         scale: dict = {"counts": db["counts"], "seed_seconds": db["seed_seconds"]}
-        scale["baseline_seconds"] = baseline_seconds(url)
-        run = nightly(url)
-        scale["nightly_seconds"], scale["nightly_peak_rss_mb"] = run.seconds, run.peak_rss_mb
-        log(f"nightly {run.seconds:.1f} s (baseline {scale['baseline_seconds']:.2f} s), peak {run.peak_rss_mb:.0f} MB")
+        if "nightly" not in skip:
+            scale["baseline_seconds"] = baseline_seconds(url)
+            run = nightly(url)
+            scale["nightly_seconds"], scale["nightly_peak_rss_mb"] = run.seconds, run.peak_rss_mb
+            log(f"nightly {run.seconds:.1f} s (baseline {scale['baseline_seconds']:.2f} s), peak {run.peak_rss_mb:.0f} MB")
         if largest and "workers" not in skip:
             scale["workers_seconds"] = {n: nightly_with_workers(url, args.redis, n) for n in (1, 2)}
             log(f"workers {scale['workers_seconds']}")
