@@ -467,6 +467,19 @@ def _parse_account(job: _Job, raw: dict[str, str]) -> dict[str, Any]:
             "segments": _split(raw.get("segments", ""))}
 
 
+def _account_ref(job: _Job, raw: dict[str, str], kind: str) -> str:
+    """The row's account id; a Salesforce CLI `@AccountRefN` needs the data plan to mean anything."""
+    account_ref = raw.get("account_external_id", "").strip()
+    if account_ref.startswith("@") and job.refs.plan is None:
+        raise parsing.FileRejected(
+            f"Column {job.column('account_external_id')!r} holds Salesforce CLI data-plan references "
+            f"({account_ref}) instead of account Ids. Import it from the command line with "
+            "--data-plan PATH/TO/…-data-plan.json (the plan's Account records resolve @AccountRefN to the N-th "
+            f"account), or export the {kind} with their Account Id."
+        )
+    return account_ref
+
+
 def _parse_contact(job: _Job, raw: dict[str, str]) -> dict[str, Any]:
     data, problems = _typed(job, raw, {
         "external_id": _text, "email": _text, "first_name": _text, "last_name": _text, "title": _text,
@@ -477,14 +490,7 @@ def _parse_contact(job: _Job, raw: dict[str, str]) -> dict[str, Any]:
     if not any(data.get(f) for f in ("email", "external_id", "first_name", "last_name")):
         raise presets.Skip("line without a contact (a report's account-only line)")
     clean = _clean(rules.contact_clean, data, problems)
-    account_ref = raw.get("account_external_id", "").strip()
-    if account_ref.startswith("@") and job.refs.plan is None:
-        raise parsing.FileRejected(
-            f"Column {job.column('account_external_id')!r} holds Salesforce CLI data-plan references "
-            f"({account_ref}) instead of account Ids. Import it from the command line with "
-            "--data-plan PATH/TO/…-data-plan.json (the plan's Account records resolve @AccountRefN to the N-th "
-            "account), or export the contacts with their Account Id."
-        )
+    account_ref = _account_ref(job, raw, "contacts")
     return {"fields": clean, "account_ref": account_ref, "account_name": raw.get("account_name", "").strip(),
             "account_given": "account_external_id" in raw or "account_name" in raw}
 
@@ -527,13 +533,7 @@ def _parse_opportunity(job: _Job, raw: dict[str, str]) -> dict[str, Any]:
             closed = rules.stage_outcome(data.get("stage")) != "open"
         data["closed_at"] = close if closed else None
     clean = _clean(rules.opportunity_clean, data, problems)
-    account_ref = raw.get("account_external_id", "").strip()
-    if account_ref.startswith("@") and job.refs.plan is None:
-        raise parsing.FileRejected(
-            f"Column {job.column('account_external_id')!r} holds Salesforce CLI data-plan references "
-            f"({account_ref}) instead of account Ids. Import it from the command line with --data-plan, "
-            "or export the opportunities with their Account Id."
-        )
+    account_ref = _account_ref(job, raw, "opportunities")
     if not account_ref:
         raise _RowProblems([("account_external_id", "is required")])
     return {"fields": clean, "account_ref": account_ref}
