@@ -181,23 +181,34 @@ class TouchpointStage:
                     "s.occurred_at", "s.minutes", "s.score")
         differs = " OR ".join(f"t.{c} IS DISTINCT FROM {v}" for c, v in zip(columns, resolved, strict=True))
         changed = " OR ".join(f"t.{c} IS DISTINCT FROM excluded.{c}" for c in columns)
+        insert = (
+            f"INSERT INTO accounts_touchpoint AS t (account_id, contact_id, program_id, kind, occurred_at, minutes, "
+            f"score, source, external_id) "
+            f"SELECT {', '.join(resolved)}, s.source, s.external_id {_JOINS}"
+            f"LEFT JOIN accounts_touchpoint t ON t.source = s.source AND t.external_id = s.external_id "
+            f"WHERE t.id IS NULL OR {differs} "
+            f"ON CONFLICT (source, external_id) DO UPDATE SET account_id = excluded.account_id, "
+            f"contact_id = excluded.contact_id, program_id = excluded.program_id, kind = excluded.kind, "
+            f"occurred_at = excluded.occurred_at, minutes = excluded.minutes, score = excluded.score "
+            f"WHERE {changed}"
+        )
         with connection.cursor() as cur:
-            cur.execute(
-                f"SELECT count(*) FROM {STAGE} s WHERE NOT EXISTS (SELECT 1 FROM accounts_touchpoint t "
-                f"WHERE t.source = s.source AND t.external_id = s.external_id)"
-            )
-            created = cur.fetchone()[0]
-            cur.execute(
-                f"INSERT INTO accounts_touchpoint AS t (account_id, contact_id, program_id, kind, occurred_at, minutes, "
-                f"score, source, external_id) "
-                f"SELECT {', '.join(resolved)}, s.source, s.external_id {_JOINS}"
-                f"LEFT JOIN accounts_touchpoint t ON t.source = s.source AND t.external_id = s.external_id "
-                f"WHERE t.id IS NULL OR {differs} "
-                f"ON CONFLICT (source, external_id) DO UPDATE SET account_id = excluded.account_id, "
-                f"contact_id = excluded.contact_id, program_id = excluded.program_id, kind = excluded.kind, "
-                f"occurred_at = excluded.occurred_at, minutes = excluded.minutes, score = excluded.score "
-                f"WHERE {changed}"
-            )
-            written = cur.rowcount
+            if self.vendor == "postgresql":
+                # One pass: a row the upsert inserted has xmax 0, an updated one does not. Counting
+                # the new rows beforehand took a second anti-join against the whole table (7 s of
+                # a 48 s import of 200,000 rows into 10 million).
+                cur.execute(
+                    f"WITH written AS ({insert} RETURNING (xmax = 0) AS inserted) "
+                    f"SELECT count(*) FILTER (WHERE inserted), count(*) FROM written"
+                )
+                created, written = cur.fetchone()
+            else:
+                cur.execute(
+                    f"SELECT count(*) FROM {STAGE} s WHERE NOT EXISTS (SELECT 1 FROM accounts_touchpoint t "
+                    f"WHERE t.source = s.source AND t.external_id = s.external_id)"
+                )
+                created = cur.fetchone()[0]
+                cur.execute(insert)
+                written = cur.rowcount
         updated = written - created
         return created, updated, self.count - written
