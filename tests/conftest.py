@@ -49,8 +49,11 @@ def ada(db) -> User:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
     """After a transactional test the database is flushed, which also drops the groups that the
-    accounts.0002 data migration created; put them back so the tests after it find them."""
+    accounts.0002 data migration created; put them back so the tests after it find them. After the
+    session's last test there are none, and the test database is already gone."""
     result = yield
+    if nextitem is None:
+        return result
     marker = item.get_closest_marker("django_db")
     transactional = (marker and marker.kwargs.get("transaction")) or "transactional_db" in getattr(
         item, "fixturenames", ()

@@ -22,6 +22,10 @@ def browser_page(live_server, monkeypatch):
     # The live server's request threads share this settings dict: with persistent connections they
     # would keep a PostgreSQL session open and block dropping the test database at the end.
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+    # Playwright switches greenlets and Django keeps a connection per context: the connection that
+    # wrote the test's data (committed: a transactional test) would be left open for good, and
+    # block dropping the test database. Request the data fixtures before this one; it closes it.
+    connection.close()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1366, "height": 900})
@@ -34,18 +38,17 @@ def browser_page(live_server, monkeypatch):
 
 
 def charts_drawn(page: Page) -> None:
-    """Every [data-figure] div holds a plotly SVG."""
+    """Every [data-figure] div holds a plotly SVG (Plotly draws asynchronously: wait for all)."""
     page.wait_for_load_state("networkidle")
     n = page.locator("[data-figure]").count()
     assert n > 0
-    expect(page.locator("[data-figure] .main-svg").first).to_be_visible()
-    assert page.locator("[data-figure]:has(.main-svg)").count() == n
+    expect(page.locator("[data-figure]:has(.main-svg)")).to_have_count(n)
 
 
 # The live server needs a transactional database, flushed afterwards; conftest's
 # pytest_runtest_teardown puts the four groups back for the tests that follow.
 @pytest.mark.django_db(transaction=True)
-def test_pages_in_the_browser(browser_page, live_server, world, alice):
+def test_pages_in_the_browser(live_server, world, alice, browser_page):
     page = browser_page
     base = live_server.url
     page.goto(f"{base}/login/")
