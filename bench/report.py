@@ -80,7 +80,7 @@ def write_report(results: dict, path: Path, png: Path) -> None:
         f"| accounts | nightly run | baseline | ratio (target ≤ {TARGETS['nightly']:g}) | peak RSS |",
         "|---:|---:|---:|---:|---:|",
     ]
-    for s in scales:
+    for s in [s for s in scales if "nightly_seconds" in results["scales"][s]]:
         r = results["scales"][s]
         ratio = r["nightly_seconds"] / r["baseline_seconds"]
         lines.append(
@@ -156,7 +156,8 @@ def write_report(results: dict, path: Path, png: Path) -> None:
     for s in scales:
         r = results["scales"][s]
         imp = f"{r['import_peak_rss_mb']:.0f} MB ({r['import_rows']:,})" if "import_peak_rss_mb" in r else "–"
-        lines.append(f"| {int(s):,} | {r['nightly_peak_rss_mb']:.0f} MB | {imp} |")
+        nightly = f"{r['nightly_peak_rss_mb']:.0f} MB" if "nightly_peak_rss_mb" in r else "–"
+        lines.append(f"| {int(s):,} | {nightly} | {imp} |")
 
     lines += [
         "",
@@ -168,7 +169,8 @@ def write_report(results: dict, path: Path, png: Path) -> None:
     for s in scales:
         r = results["scales"][s]
         p95 = r.get("pages", {}).get("account health", {}).get("p95_ms")
-        lines.append(f"| {int(s):,} | {r['nightly_seconds']:.1f} s | {f'{p95:.0f} ms' if p95 else '–'} |")
+        nightly = f"{r['nightly_seconds']:.1f} s" if "nightly_seconds" in r else "–"
+        lines.append(f"| {int(s):,} | {nightly} | {f'{p95:.0f} ms' if p95 else '–'} |")
     if _scaling_chart(results, png):
         lines += ["", f"![Scaling chart]({png.relative_to(path.parent)})"]
 

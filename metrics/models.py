@@ -103,7 +103,8 @@ class JourneyStage(models.TextChoices):
 class AccountSnapshot(models.Model):
     """Every per-account figure of METRICS.md for one account as of one day."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="snapshots")
+    # No index of its own: the unique (account, as_of) index serves every lookup by account.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="snapshots", db_index=False)
     as_of = models.DateField()
 
     # Coverage
