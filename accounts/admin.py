@@ -23,6 +23,8 @@ class ContactAdmin(admin.ModelAdmin):
     list_display = ("__str__", "email", "account", "title", "role", "seniority_level", "opted_out")
     list_filter = ("role", "seniority_level", "opted_out")
     search_fields = ("email", "first_name", "last_name", "external_id")
+    # Derived from seniority and title on save (Contact.save), so not edited by hand.
+    readonly_fields = ("seniority_level",)
     autocomplete_fields = ("account",)
 
 

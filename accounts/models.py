@@ -1,12 +1,14 @@
 """The facts: accounts, the people at them, programs, touchpoints and opportunities.
 
 Computed metrics never live here; they are in metrics.models (snapshots).
-Normalisation (lower-cased domains and emails, resolved seniority) happens in
-accounts.services before a row is written, so every write path (import, API, demo data,
-admin) stores the same shape.
+Normalisation (lower-cased domains and emails) happens in accounts.services before a row is
+written, so every write path (import, API, demo data, admin) stores the same shape; a contact's
+seniority level is resolved by Contact.save() (and by the bulk writers themselves).
 """
 
 from __future__ import annotations
+
+import re
 
 from django.conf import settings
 from django.db import models
@@ -89,6 +91,36 @@ class Seniority(models.TextChoices):
     OTHER = "other", "Other"
 
 
+_VP = re.compile(r"vice president|\bvp\b", re.IGNORECASE)
+# "chief", a C?O word (CEO, CFO, CMO, CTO…), "founder" or "president". "Vice president" is
+# caught by the VP rule first, as METRICS.md orders the rules.
+_CXO = re.compile(r"chief|\bc[a-z]o\b|founder|president", re.IGNORECASE)
+_DIRECTOR = re.compile(r"director|head of", re.IGNORECASE)
+_MANAGER = re.compile(r"manager", re.IGNORECASE)
+
+
+def resolve_seniority(*, seniority: str | None, title: str | None) -> str:
+    """The seniority the metrics weight by: the source's field when it names one, else the title's.
+
+    >>> resolve_seniority(seniority="", title="SVP, Vice President of Sales")
+    'vp'
+    >>> resolve_seniority(seniority=None, title="Co-Founder & CEO")
+    'cxo'
+    """
+    if seniority and seniority in Seniority.values:
+        return seniority
+    title = title or ""
+    for pattern, level in (
+        (_VP, Seniority.VP),
+        (_CXO, Seniority.CXO),
+        (_DIRECTOR, Seniority.DIRECTOR),
+        (_MANAGER, Seniority.MANAGER),
+    ):
+        if pattern.search(title):
+            return str(level)
+    return str(Seniority.OTHER)
+
+
 class Contact(models.Model):
     # Null only for a contact whose email domain matched no account on import: kept and reported,
     # never silently dropped, and left out of every account metric until it is assigned.
@@ -118,6 +150,16 @@ class Contact(models.Model):
             # written by a path that skipped normalisation.
             models.UniqueConstraint(Lower("email"), name="contact_email_ci_unique"),
         ]
+
+    def save(self, *args, **kwargs) -> None:
+        # Whatever wrote the contact (import, API, admin, plain ORM), the level the metrics
+        # weight by follows its seniority and title. (bulk_create skips save(): its callers,
+        # the import and the demo data, set it themselves.)
+        self.seniority_level = resolve_seniority(seniority=self.seniority, title=self.title)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"seniority", "title"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "seniority_level"}
+        super().save(*args, **kwargs)
 
     def __str__(self) -> str:
         full = f"{self.first_name} {self.last_name}".strip()

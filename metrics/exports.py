@@ -13,16 +13,23 @@ from datetime import date
 from decimal import Decimal
 from typing import IO, Any
 
-from metrics.models import AccountSnapshot, AttributionCredit, OutcomeGroup, ProgramSnapshot, SegmentSnapshot
+from metrics.models import (
+    AccountSnapshot,
+    AttributionCredit,
+    ChannelSnapshot,
+    OutcomeGroup,
+    ProgramSnapshot,
+    SegmentSnapshot,
+)
 
-LEVELS = ("account", "segment", "program", "influence")
+LEVELS = ("account", "segment", "program", "channel", "influence")
 
 ACCOUNT_FIELDS: tuple[str, ...] = (
     "contacts", "reachable_contacts", "roles_covered", "role_coverage", "profile_completeness", "covered",
     "web_visits", "known_visitors", "email_opens", "event_attendances", "calls_connected", "aware_contacts", "aware",
     "minutes_7d", "minutes_30d", "minutes_90d", "minutes_prev_30d", "engaged_contacts_90d", "engaged", "mqa", "spike",
     "engagement_percentile", "programs_reached", "channels_reached", "pipeline_created_90d", "won_revenue_90d",
-    "influenced_pipeline", "journey_stage",
+    "influenced_pipeline", "journey_stage", "nps", "nps_responses",
 )
 SEGMENT_FIELDS: tuple[str, ...] = (
     "accounts", "covered_accounts", "covered_share", "mean_role_coverage", "accounts_without_decision_maker",
@@ -80,6 +87,9 @@ def export_rows(*, level: str, as_of: date) -> tuple[list[str], list[dict[str, A
             }
             for s in snapshots
         ]
+    elif level == "channel":
+        columns = ["channel", "programs", "cost", *PROGRAM_FIELDS]
+        rows = list(ChannelSnapshot.objects.filter(as_of=as_of).order_by("channel").values(*columns))
     elif level == "influence":
         # One table, two kinds of rows: `record` says which columns apply.
         columns = ["record", *OUTCOME_FIELDS, *CREDIT_FIELDS]

@@ -7,7 +7,8 @@ from typing import Any
 
 from django.db.models import Count, Q
 
-from accounts.models import Touchpoint, TouchpointKind as Kind
+from accounts.models import Touchpoint
+from accounts.models import TouchpointKind as Kind
 from metrics.families.common import Windows
 from metrics.models import MetricSettings
 

@@ -85,18 +85,24 @@ class Windows:
 def minutes_expression(cfg: MetricSettings, prefix: str = "") -> Combinable:
     """Engagement minutes of one touchpoint, as one SQL expression.
 
-    (the source's `minutes` when given, else the kind's default weight) × the seniority
-    multiplier of the touch's contact; anonymous touches (no contact, so the LEFT JOIN gives a
-    NULL seniority) and unknown seniorities take × 1.0. `prefix` lets a query that reaches
-    touchpoints through a relation (e.g. "touchpoints__") use the same rule.
+    (the source's `minutes` when given, else the default of its kind) × the seniority multiplier
+    of the touch's contact. A kind whose default is 0 (ad_impression: "never scored") or that the
+    settings leave out is worth 0 even with a duration from the source. Anonymous touches (no
+    contact, so the LEFT JOIN gives a NULL seniority) and unknown seniorities take × 1.0.
+    `prefix` lets a query that reaches touchpoints through a relation (e.g. "touchpoints__") use
+    the same rule.
     """
+    scored = {kind: float(weight) for kind, weight in cfg.minutes_by_kind.items() if float(weight) > 0}
     kind_weight = Case(
-        *[When(**{f"{prefix}kind": kind}, then=Value(float(weight))) for kind, weight in cfg.minutes_by_kind.items()],
+        *[When(**{f"{prefix}kind": kind}, then=Value(weight)) for kind, weight in scored.items()],
         default=Value(0.0),
         output_field=FloatField(),
     )
     base = Case(
-        When(**{f"{prefix}minutes__isnull": False}, then=Cast(F(f"{prefix}minutes"), FloatField())),
+        When(
+            **{f"{prefix}kind__in": list(scored), f"{prefix}minutes__isnull": False},
+            then=Cast(F(f"{prefix}minutes"), FloatField()),
+        ),
         default=kind_weight,
         output_field=FloatField(),
     )

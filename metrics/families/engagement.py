@@ -7,6 +7,7 @@ every target account's minutes, so metrics.services computes it after all chunks
 from __future__ import annotations
 
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
 from django.db.models import Case, Count, F, FloatField, Q, Sum, Value, When
@@ -49,6 +50,11 @@ def _settle(minutes: float) -> float:
     differ by 1e-13 and break percentile ties or a threshold like `minutes_90d ≥ 10`. Minutes come
     with at most two decimals and multipliers with one, so six decimals lose nothing real."""
     return round(minutes, 6)
+
+
+def _exact(value: float) -> Fraction:
+    """The decimal a settled float stands for (218.16, not 218.159999999999996589…)."""
+    return Fraction(repr(float(value)))
 
 
 def engagement_rows(*, as_of: date, account_ids: list[int], cfg: MetricSettings) -> dict[int, dict[str, Any]]:
@@ -96,7 +102,9 @@ def engagement_rows(*, as_of: date, account_ids: list[int], cfg: MetricSettings)
             acc[key] += value
         if contact_id is not None:
             acc["engaged_contacts"] += positive > 0
-            acc["strong_contacts"] += m90 >= cfg.mqa_min_contact_minutes
+            # Settled like the account totals: 6.72 + 11.54 + 1.74 is 20 or 19.999999999999996
+            # depending on the order the database adds them.
+            acc["strong_contacts"] += _settle(m90) >= cfg.mqa_min_contact_minutes
         if m90:
             key = role or NO_ROLE
             acc["by_role"][key] = acc["by_role"].get(key, 0.0) + m90
@@ -107,9 +115,10 @@ def engagement_rows(*, as_of: date, account_ids: list[int], cfg: MetricSettings)
             acc[key] = _settle(acc[key])
         m7, m21, m90 = acc["m7"], acc["m21"], acc["m90"]
         # This week against the weekly average of the baseline weeks: with the defaults,
-        # minutes_7d ≥ 2 × minutes_prev_21d / 3. Multiplied out to keep the comparison exact.
+        # minutes_7d ≥ 2 × minutes_prev_21d / 3. Multiplied out and compared as exact fractions of
+        # the decimal figures, so that exactly equal sides (218.16 against 327.24) are a spike.
         spike = (
-            m7 * cfg.spike_baseline_days >= cfg.spike_ratio * m21 * cfg.spike_window_days
+            _exact(m7) * cfg.spike_baseline_days >= _exact(cfg.spike_ratio) * _exact(m21) * cfg.spike_window_days
             and m7 >= cfg.spike_min_minutes
         )
         result[account_id] = {

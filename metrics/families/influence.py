@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from django.db.models import (
@@ -351,20 +352,30 @@ def model_weights(model: str, touch_times: list[datetime], point: datetime, half
 
 
 def split_amount(amount: Decimal, programs: list[int], weights: list[float]) -> dict[int, int]:
-    """Whole cents per program for one opportunity, summing exactly to `amount`.
+    """Whole cents per program for one opportunity, summing exactly to `amount`, none negative.
 
-    A program's share is the sum of its touches' weights; each is rounded to the cent and the
-    program of the last touch with a share takes the rounding remainder.
+    A program's share is the sum of its touches' weights. Each program gets its exact share
+    rounded down to the cent; the cents left over go one each to the programs with the largest
+    remainders, ties to the program touched last (largest-remainder rounding).
     """
     cents = int(amount * 100)
     shares: dict[int, float] = defaultdict(float)
-    last = programs[0]
-    for program_id, weight in zip(programs, weights, strict=True):
+    last_touch: dict[int, int] = {}
+    for position, (program_id, weight) in enumerate(zip(programs, weights, strict=True)):
         if weight > 0:
             shares[program_id] += weight
-            last = program_id
-    allocated = {program_id: round(cents * share) for program_id, share in shares.items() if program_id != last}
-    allocated[last] = cents - sum(allocated.values())
+            last_touch[program_id] = position
+    if not shares:
+        return {programs[-1]: cents}
+    # Exact fractions of the float weights: the exact shares add up to `cents` exactly, so the
+    # leftover is between 0 and the number of programs.
+    total = sum(map(Fraction, shares.values()), Fraction(0))
+    exact = {program_id: cents * Fraction(share) / total for program_id, share in shares.items()}
+    allocated = {program_id: math.floor(value) for program_id, value in exact.items()}
+    leftover = cents - sum(allocated.values())
+    by_remainder = sorted(exact, key=lambda p: (exact[p] - allocated[p], last_touch[p]), reverse=True)
+    for program_id in by_remainder[:leftover]:
+        allocated[program_id] += 1
     return allocated
 
 

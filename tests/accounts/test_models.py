@@ -106,3 +106,18 @@ def test_normalise_email_and_its_domain():
 )
 def test_resolve_seniority_follows_the_metrics_rules_in_order(seniority, title, expected):
     assert resolve_seniority(seniority=seniority, title=title) == expected
+
+
+@pytest.mark.django_db
+def test_every_saved_contact_gets_its_seniority_level_from_seniority_and_title():
+    # Written with the plain ORM (as the admin does), not through the import or the API.
+    ceo = Contact.objects.create(email="ceo@acme.test", title="CEO", seniority_level="other")
+    assert ceo.seniority_level == "cxo"  # from the title; a level passed in is not trusted
+    ceo.title = "Engineering Manager"
+    ceo.save(update_fields=["title"])
+    ceo.refresh_from_db()
+    assert ceo.seniority_level == "manager"  # saved along with the title it follows
+    ceo.seniority = "vp"
+    ceo.save()
+    ceo.refresh_from_db()
+    assert ceo.seniority_level == "vp"  # the source's field wins over the title

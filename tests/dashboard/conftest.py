@@ -105,9 +105,9 @@ def build_world(bob: User, alice: User) -> World:
 
     # Acme's people: no end user (a gap), an opted-out technical evaluator, a CEO.
     dana = Contact.objects.create(account=acme, email="dana@acme.example", first_name="Dana", last_name="Diaz",
-                                  title="CEO", role="decision_maker", seniority_level="cxo")
+                                  title="CEO", role="decision_maker", seniority="cxo")
     carl = Contact.objects.create(account=acme, email="carl@acme.example", first_name="Carl", last_name="Chen",
-                                  title="Head of IT", role="champion", seniority_level="director")
+                                  title="Head of IT", role="champion", seniority="director")
     Contact.objects.create(account=acme, email="ivy@acme.example", first_name="Ivy", last_name="Ito",
                            role="influencer")
     Contact.objects.create(account=acme, email="olga@acme.example", first_name="Olga", last_name="Ode",

@@ -25,10 +25,10 @@ def account(name: str = "", *, is_target: bool = True, **fields) -> Account:
     )
 
 
-def contact(acc: Account, *, seniority_level: str = "other", role: str = "", **fields) -> Contact:
+def contact(acc: Account, *, seniority: str = "", role: str = "", **fields) -> Contact:
     n = next(_ids)
     return Contact.objects.create(
-        account=acc, email=fields.pop("email", f"c{n}@{acc.domain}"), seniority_level=seniority_level, role=role,
+        account=acc, email=fields.pop("email", f"c{n}@{acc.domain}"), seniority=seniority, role=role,
         external_id=f"CON-{n}", **fields,
     )
 

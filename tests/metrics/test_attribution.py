@@ -66,9 +66,11 @@ def test_revenue_credits_include_touches_up_to_the_close(journey) -> None:
     assert _credits("revenue", "first_touch") == {"A": Decimal("1000.00")}
     assert _credits("revenue", "last_touch") == {"C": Decimal("1000.00")}
     assert _credits("revenue", "linear") == {"A": Decimal("400.00"), "B": Decimal("200.00"), "C": Decimal("400.00")}
-    # A: 400 + 200/3 = 466.67; B: 66.67; C (holds the last touch): 1000 − 466.67 − 66.67 = 466.66
+    # Exact shares: A 400 + 200/3 = 466.666…, B 66.666…, C 466.666…; rounded down 466.66 + 66.66 +
+    # 466.66 = 999.98. The two cents left go to the equal remainders of the programs touched
+    # last: C (last touch), then A (the touch before).
     assert _credits("revenue", "u_shaped") == {
-        "A": Decimal("466.67"), "B": Decimal("66.67"), "C": Decimal("466.66"),
+        "A": Decimal("466.67"), "B": Decimal("66.66"), "C": Decimal("466.67"),
     }
 
 
@@ -91,6 +93,20 @@ def test_opportunity_counts_and_uncredited_amount(journey) -> None:
 def test_u_shaped_one_and_two_touches() -> None:
     assert model_weights("u_shaped", [at(3)], at(0), 7) == [1.0]
     assert model_weights("u_shaped", [at(3), at(2)], at(0), 7) == [0.5, 0.5]
+
+
+def test_split_amount_never_gives_a_negative_credit() -> None:
+    # 9 cents over six equal programs: 1.5 cents each. Rounded down, 1 each; the 3 cents left go
+    # to the largest remainders (all 0.5), ties to the programs touched last: 6, 5 and 4.
+    assert split_amount(Decimal("0.09"), [1, 2, 3, 4, 5, 6], [1 / 6] * 6) == {1: 1, 2: 1, 3: 1, 4: 2, 5: 2, 6: 2}
+
+
+def test_split_amount_gives_the_largest_remainder_first() -> None:
+    # 10.00 at 0.4 / 0.35 / 0.25 of a program touched twice (first and last): program 1 gets
+    # 0.4 + 0.25 = 650.0 cents, program 2 350.0: whole already, nothing left over.
+    assert split_amount(Decimal("10.00"), [1, 2, 1], [0.4, 0.35, 0.25]) == {1: 650, 2: 350}
+    # 0.10 over 2/3 and 1/3: 6.67 and 3.33 cents → 6 and 3, the cent left goes to 0.67.
+    assert split_amount(Decimal("0.10"), [1, 2], [2 / 3, 1 / 3]) == {1: 7, 2: 3}
 
 
 def test_split_amount_gives_the_rounding_remainder_to_the_last_touch_program() -> None:

@@ -17,9 +17,9 @@ def _snap(acc) -> AccountSnapshot:
 
 def test_minutes_windows_weights_multiplier_and_overrides() -> None:
     acc = account()
-    ann = contact(acc, seniority_level="cxo", role="decision_maker")
-    ben = contact(acc, seniority_level="other")
-    cat = contact(acc, seniority_level="vp")
+    ann = contact(acc, seniority="cxo", role="decision_maker")
+    ben = contact(acc, seniority="other")
+    cat = contact(acc, seniority="vp")
     touch(acc, "email_click", at(1), who=ann)  # 2 (kind) × 2.0 (CXO) = 4
     touch(acc, "meeting", at(3), who=ann, minutes="45")  # 45 given, overrides 30, × 2.0 = 90
     touch(acc, "ad_impression", at(2), who=cat)  # 0: never scored
@@ -65,6 +65,40 @@ def test_engaged_threshold_is_inclusive_and_not_engaged_below() -> None:
     compute_day(as_of=D)
     assert _snap(exactly).engaged is True
     assert _snap(below).engaged is False
+
+
+def test_a_contact_with_exactly_20_minutes_in_cents_counts_for_mqa() -> None:
+    acc = account()
+    dan, eve = contact(acc), contact(acc)
+    touch(acc, "meeting", at(5), who=dan, minutes="80")  # Dan 80
+    # Eve 6.72 + 11.54 + 1.74 = 20 exactly; added in this order as floats it is 19.999999999999996.
+    touch(acc, "web_visit", at(30), who=eve, minutes="6.72")
+    touch(acc, "web_visit", at(20), who=eve, minutes="11.54")
+    touch(acc, "web_visit", at(10), who=eve, minutes="1.74")
+    compute_day(as_of=D)
+    s = _snap(acc)
+    assert s.minutes_90d == 100.0  # 80 + 20 ≥ 100
+    assert s.mqa is True  # Dan 80 ≥ 20 and Eve 20 ≥ 20
+
+
+def test_ad_impressions_are_never_scored_even_with_a_duration() -> None:
+    acc = account()
+    ann = contact(acc)
+    touch(acc, "ad_impression", at(1), who=ann, minutes="15")  # 0: never scored, whatever the source says
+    touch(acc, "web_visit", at(1), who=ann, minutes="4")  # 4
+    compute_day(as_of=D)
+    s = _snap(acc)
+    assert s.minutes_90d == 4.0
+    assert s.minutes_by_kind == {"web_visit": 4.0}
+
+
+def test_spike_at_exact_equality_with_cents() -> None:
+    acc = account()
+    touch(acc, "meeting", at(2), minutes="218.16")  # W7
+    touch(acc, "meeting", at(15), minutes="327.24")  # B21
+    compute_day(as_of=D)
+    # 218.16 = 2 × 327.24 / 3 exactly (as floats 218.16 × 21 < 2 × 327.24 × 7): a spike.
+    assert _snap(acc).spike is True
 
 
 @pytest.mark.parametrize(("baseline", "expected"), [("45", True), ("46", False)])
@@ -113,7 +147,7 @@ def test_percentile_is_zero_for_everyone_without_target_accounts() -> None:
 
 def test_changed_weights_apply_to_the_next_computation() -> None:
     acc = account()
-    vip = contact(acc, seniority_level="cxo")
+    vip = contact(acc, seniority="cxo")
     touch(acc, "web_visit", at(1), who=vip)
     compute_day(as_of=D)
     assert _snap(acc).minutes_90d == pytest.approx(2.0)  # 1 × 2.0

@@ -40,7 +40,7 @@ def _small_world(n_accounts: int = 3) -> list:
     accounts = []
     for i in range(n_accounts):
         acc = account(is_target=i % 2 == 0)
-        who = contact(acc, role="champion", seniority_level="cxo" if i == 0 else "other")
+        who = contact(acc, role="champion", seniority="cxo" if i == 0 else "other")
         touch(acc, "email_click", at(i + 1), who=who, program=mail)
         touch(acc, "web_visit", at(i + 2))
         opportunity(acc, "100", at(i + 5), closed=at(i + 1), won=i % 3 == 0)
@@ -181,6 +181,25 @@ def test_export_program_level_json() -> None:
     assert rows["Mail"]["target_reach"] == 1.0
     assert (rows["Mail"]["focus"], rows["Mail"]["waste"]) == (1.0, 0.0)
     assert (rows["Idle"]["focus"], rows["Idle"]["waste"]) == (None, None)
+
+
+def test_export_channel_level() -> None:
+    # Two email programs touch the same target account; a display program touches a non-target.
+    spring, autumn, banner = program("Spring", "email"), program("Autumn", "email"), program("Banner", "display")
+    target, other = account(), account(is_target=False)
+    touch(target, "email_click", at(1), program=spring)  # a success (email → email_click)
+    touch(target, "email_open", at(2), program=autumn)  # a touch, not a success
+    touch(other, "ad_click", at(3), program=banner)  # a success at a non-target account
+    services.compute_day(as_of=D)
+    out = io.StringIO()
+    call_command("export_metrics", "--level", "channel", "--as-of", D.isoformat(), stdout=out)
+    rows = {r["channel"]: r for r in csv.DictReader(io.StringIO(out.getvalue()))}
+    assert list(rows) == ["display", "email"]
+    # email: 2 programs, 2 touches at 1 account (one account, not one per program), reached by Spring.
+    assert (rows["email"]["programs"], rows["email"]["touches"], rows["email"]["touched_accounts"]) == ("2", "2", "1")
+    assert (rows["email"]["target_reach"], rows["email"]["focus"], rows["email"]["waste"]) == ("1.0", "1.0", "0.0")
+    # display: its one touch is at a non-target account: all waste, no focus, no target reached.
+    assert (rows["display"]["target_reach"], rows["display"]["focus"], rows["display"]["waste"]) == ("0.0", "0.0", "1.0")
 
 
 def test_export_influence_and_segment_levels() -> None:

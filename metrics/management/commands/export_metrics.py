@@ -10,7 +10,7 @@ from metrics.exports import LEVELS, export_rows, write_csv, write_json
 
 
 class Command(BaseCommand):
-    help = "Export the snapshots of one day (account, segment, program or influence level) to stdout."
+    help = "Export the snapshots of one day (account, segment, program, channel or influence level) to stdout."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--level", choices=LEVELS, required=True)
