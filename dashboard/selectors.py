@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -541,40 +542,58 @@ NEW_CONTACTS_LIMIT = 50
 def rep_newly_engaged_contacts(*, rep: User, as_of: dt.date, settings: MetricSettings) -> list[dict]:
     """Contacts at the rep's target accounts whose first scored touch fell in the last 7 days.
 
-    Three queries: the W7 scored touches of the rep's accounts grouped by contact (first touch,
-    how many); which of those contacts had a scored touch before W7 (one EXISTS probe per
-    contact on the (contact, occurred_at) index, not one per touch: a rep with 8,000 accounts has
-    ~70,000 such touches but ~2,000 contacts); the names of the newest few.
+    Two queries. The first groups the W7 scored touches of the rep's accounts by contact and only
+    then keeps the contacts with no scored touch before W7 (NOT EXISTS on the (contact,
+    occurred_at) index): one probe per contact, not one per touch, which at 8,000 accounts is
+    ~30,000 probes instead of ~70,000. The ORM cannot filter a grouped queryset with a correlated
+    NOT EXISTS, so that outer level is SQL around the ORM's own grouped query. The second reads
+    the names and figures of the newest few.
     """
     kinds = list(scored_kind_weights(settings))
-    start = day_start(as_of - dt.timedelta(days=6))
-    candidates = list(
-        Touchpoint.objects.filter(
-            account__owner=rep,
-            account__is_target=True,
-            contact__isnull=False,
-            kind__in=kinds,
-            occurred_at__gte=start,
-            occurred_at__lt=day_end(as_of),
-        )
-        .values("contact_id", "account_id", "account__name")
-        .annotate(first_touch=Min("occurred_at"), touches=Count("id"))
-        .order_by("-first_touch", "contact_id")
-    )
-    if not candidates:
+    if not kinds:
         return []
-    earlier = Touchpoint.objects.filter(contact=OuterRef("pk"), kind__in=kinds, occurred_at__lt=start)
-    seen_before = set(
-        Contact.objects.filter(pk__in={c["contact_id"] for c in candidates})
-        .filter(Exists(earlier))
-        .values_list("pk", flat=True)
+    start = day_start(as_of - dt.timedelta(days=6))
+    in_w7 = Touchpoint.objects.filter(
+        account__owner=rep,
+        account__is_target=True,
+        contact__isnull=False,
+        kind__in=kinds,
+        occurred_at__gte=start,
+        occurred_at__lt=day_end(as_of),
+    ).order_by()
+    grouped = in_w7.values("contact_id").annotate(first_touch=Min("occurred_at"))
+    inner, params = grouped.query.sql_with_params()
+    table = connection.ops.quote_name(Touchpoint._meta.db_table)
+    sql = f"""
+        SELECT w7.contact_id FROM ({inner}) w7
+        WHERE NOT EXISTS (
+            SELECT 1 FROM {table} earlier
+            WHERE earlier.contact_id = w7.contact_id AND earlier.occurred_at < %s
+              AND earlier.kind IN ({", ".join(["%s"] * len(kinds))})
+        )
+        ORDER BY w7.first_touch DESC, w7.contact_id
+        LIMIT %s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, start, *kinds, NEW_CONTACTS_LIMIT])
+        newest = [row[0] for row in cursor.fetchall()]
+    if not newest:
+        return []
+    rows = (
+        in_w7.filter(contact_id__in=newest)
+        .values(
+            "contact_id",
+            "contact__first_name",
+            "contact__last_name",
+            "contact__email",
+            "contact__title",
+            "contact__role",
+            "account_id",
+            "account__name",
+        )
+        .annotate(first_touch=Min("occurred_at"), touches=Count("id"))
     )
-    newest = [c for c in candidates if c["contact_id"] not in seen_before][:NEW_CONTACTS_LIMIT]
-    fields = ("first_name", "last_name", "email", "title", "role")
-    people = {
-        row["pk"]: row for row in Contact.objects.filter(pk__in=[c["contact_id"] for c in newest]).values("pk", *fields)
-    }
-    return [c | {f"contact__{f}": people[c["contact_id"]][f] for f in fields} for c in newest]
+    return sorted(rows, key=lambda row: (-row["first_touch"].timestamp(), row["contact_id"]))
 
 
 RECENT_TOUCHES_LIMIT = 30
