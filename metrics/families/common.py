@@ -14,7 +14,7 @@ from django.db.models import Case, F, FloatField, Q, Value, When
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast
 
-from accounts.models import Program
+from accounts.models import Program, TouchpointKind
 from metrics.models import MetricSettings
 
 
@@ -93,16 +93,16 @@ def minutes_expression(cfg: MetricSettings, prefix: str = "") -> Combinable:
     the same rule.
     """
     scored = {kind: float(weight) for kind, weight in cfg.minutes_by_kind.items() if float(weight) > 0}
+    # Usually just ad_impression.
+    unscored = [kind for kind in TouchpointKind.values if kind not in scored]
     kind_weight = Case(
         *[When(**{f"{prefix}kind": kind}, then=Value(weight)) for kind, weight in scored.items()],
         default=Value(0.0),
         output_field=FloatField(),
     )
     base = Case(
-        When(
-            **{f"{prefix}kind__in": list(scored), f"{prefix}minutes__isnull": False},
-            then=Cast(F(f"{prefix}minutes"), FloatField()),
-        ),
+        When(**{f"{prefix}kind__in": unscored}, then=Value(0.0)),
+        When(**{f"{prefix}minutes__isnull": False}, then=Cast(F(f"{prefix}minutes"), FloatField())),
         default=kind_weight,
         output_field=FloatField(),
     )
