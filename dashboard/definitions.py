@@ -181,7 +181,3 @@ FAMILIES: tuple[tuple[str, str], ...] = (
     ("journey", "Journey stages"),
 )
 
-
-def definition_text(name: str) -> str:
-    """The tooltip text for a figure; an unknown name is a programming error, so it raises."""
-    return DEFINITIONS[name].text

@@ -35,26 +35,20 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 
 from accounts.models import Account, Contact, Opportunity, Program, Segment, Touchpoint
+from metrics.families.common import day_start
+from metrics.families.journey import STAGE_ORDER
 from metrics.models import (
     AccountSnapshot,
     AttributionCredit,
     AttributionModel,
     ChannelSnapshot,
     InfluenceSummary,
-    JourneyStage,
     MetricSettings,
     MetricsRun,
     OutcomeGroup,
     ProgramSnapshot,
     SegmentSnapshot,
 )
-
-UTC = dt.timezone.utc
-STAGE_ORDER = [s.value for s in JourneyStage]
-
-
-def day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=UTC)
 
 
 def day_end(day: dt.date) -> dt.datetime:
@@ -402,11 +396,8 @@ def get_segment_view(*, key: str, as_of: dt.date) -> SegmentView | None:
             return None
         name = segment.name
     start = as_of - dt.timedelta(days=SEGMENT_TREND_DAYS - 1)
-    history = list(
-        SegmentSnapshot.objects.filter(segment=segment, as_of__range=(start, as_of)).order_by("as_of")
-        if segment
-        else SegmentSnapshot.objects.filter(segment__isnull=True, as_of__range=(start, as_of)).order_by("as_of")
-    )
+    # segment None is the whole target list: filter(segment=None) is IS NULL.
+    history = list(SegmentSnapshot.objects.filter(segment=segment, as_of__range=(start, as_of)).order_by("as_of"))
     snapshot = history[-1] if history and history[-1].as_of == as_of else None
     members = AccountSnapshot.objects.filter(as_of=as_of)
     members = members.filter(account__segments=segment) if segment else members.filter(account__is_target=True)

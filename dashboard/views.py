@@ -32,6 +32,7 @@ from accounts.roles import EXECUTIVE, can_manage_data, user_groups
 from dashboard import charts, selectors
 from dashboard.definitions import DEFINITIONS, FAMILIES
 from dashboard.forms import AccountFilterForm, parse_date
+from metrics.exports import csv_value
 from metrics.models import AttributionModel, MetricSettings, MetricsRun
 
 ACCOUNTS_PER_PAGE = 50
@@ -136,25 +137,6 @@ EXPORT_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
-def csv_cell(value: Any) -> str:
-    """One CSV field: booleans true/false, empty for None, and no formula injection.
-
-    A text starting with = + - @ (or tab / carriage return) would run as a formula in a
-    spreadsheet, so it gets a leading apostrophe. Numbers are never text here, so a negative
-    number keeps its sign.
-    """
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value) if isinstance(value, float) else str(value)
-    text = str(value)
-    if not isinstance(value, str):
-        return text
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -164,7 +146,7 @@ def _csv_rows(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Iterator[
     writer = csv.writer(_Echo())
     yield writer.writerow(list(header))
     for row in rows:
-        yield writer.writerow([csv_cell(v) for v in row])
+        yield writer.writerow([csv_value(v) for v in row])
 
 
 @require_GET

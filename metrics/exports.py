@@ -115,7 +115,13 @@ def export_rows(*, level: str, as_of: date) -> tuple[list[str], list[dict[str, A
     return columns, rows
 
 
-def _csv_value(value: Any) -> str:
+def csv_value(value: Any) -> str:
+    """One CSV field: booleans true/false, empty for None, and no formula injection.
+
+    A text starting with = + - @ (or tab / carriage return) would run as a formula in a
+    spreadsheet, so it gets a leading apostrophe. Numbers are never text here, so a negative
+    number keeps its sign.
+    """
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -130,7 +136,7 @@ def write_csv(out: IO[str], columns: list[str], rows: Iterable[dict[str, Any]]) 
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([_csv_value(row.get(column)) for column in columns])
+        writer.writerow([csv_value(row.get(column)) for column in columns])
 
 
 def _json_default(value: Any) -> Any:

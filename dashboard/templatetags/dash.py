@@ -71,11 +71,6 @@ def signed(value: Number, digits: int = 0) -> str:
 
 
 @register.filter
-def yesno_mark(value: bool) -> str:
-    return "yes" if value else "no"
-
-
-@register.filter
 def get(mapping: dict, key: object) -> object:
     return mapping.get(key) if mapping else None
 

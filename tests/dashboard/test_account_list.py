@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from dashboard.views import ACCOUNTS_PER_PAGE, csv_cell
+from dashboard.views import ACCOUNTS_PER_PAGE
+from metrics.exports import csv_value as csv_cell
 from tests.dashboard.conftest import add_noise, text
 
 

@@ -11,10 +11,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.core.management import call_command, get_commands
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.models import Account
+from accounts.demo import demo_data_present
+from metrics.models import AccountSnapshot
 
 # username, group, full name. The passwords are generated per installation and kept in
 # CREDENTIALS_FILE (git-ignored), never in the repository.
@@ -38,15 +39,12 @@ class Command(BaseCommand):
         if settings.PRODUCTION:
             raise CommandError("demo_setup creates users with known passwords; it refuses to run in production.")
         passwords = self._users()
-        if not Account.objects.exists():
+        if not demo_data_present():
             self.stdout.write("Loading demo data (first run only)…")
             call_command("seed_demo", accounts=accounts, stdout=self.stdout)
-        if "compute_metrics" in get_commands():
-            from metrics.models import AccountSnapshot
-
-            if not AccountSnapshot.objects.exists():
-                self.stdout.write("Computing 90 days of metrics (first run only)…")
-                call_command("compute_metrics", days=90, stdout=self.stdout)
+        if not AccountSnapshot.objects.exists():
+            self.stdout.write("Computing 90 days of metrics (first run only)…")
+            call_command("compute_metrics", days=90, stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS(f"\nABM dashboard: http://127.0.0.1:{port}/"))
         self.stdout.write("Demo logins (username / password):")
         for username, group, _ in DEMO_USERS:
@@ -58,10 +56,12 @@ class Command(BaseCommand):
         passwords = {u: stored.get(u) or secrets.token_urlsafe(9) for u, _, _ in DEMO_USERS}
         for username, group, full_name in DEMO_USERS:
             first, last = full_name.split(" ", 1)
-            user, _ = User.objects.get_or_create(
+            user, created = User.objects.get_or_create(
                 username=username, defaults={"first_name": first, "last_name": last, "email": f"{username}@demo.example"}
             )
-            user.set_password(passwords[username])
+            # Hashing is slow on purpose: only when the password is new (a later run reuses it).
+            if created or stored.get(username) != passwords[username] or not user.has_usable_password():
+                user.set_password(passwords[username])
             user.is_staff = group == "admin"
             user.is_superuser = group == "admin"
             user.save()
