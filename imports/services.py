@@ -514,13 +514,15 @@ def _parse_opportunity(job: _Job, raw: dict[str, str]) -> dict[str, Any]:
         "created_at": lambda v: parsing.parse_datetime(v, tz), "closed_at": lambda v: parsing.parse_datetime(v, tz),
         "is_closed": parsing.parse_bool, "is_won": parsing.parse_bool,
     })
-    try:
-        amount, currency = parsing.parse_amount(raw.get("amount", ""))
-        data["amount"] = amount
-        if currency and not data.get("currency"):
-            data["currency"] = currency
-    except ValueError as exc:
-        problems.append(("amount", str(exc)))
+    # Like every optional column: a file without one leaves the stored amounts alone.
+    if "amount" in raw:
+        try:
+            amount, currency = parsing.parse_amount(raw["amount"])
+            data["amount"] = amount
+            if currency and not data.get("currency"):
+                data["currency"] = currency
+        except ValueError as exc:
+            problems.append(("amount", str(exc)))
     if "close_date" in raw:
         # A CRM's close date is the expected one while the deal is open: it becomes closed_at only once closed.
         try:
@@ -916,10 +918,15 @@ class _ProgramWriter(_Writer):
     model = Program
     alternate = "name"
 
+    def write(self, batch):
+        names = {r["segment"] for _, r in batch if r["segment"]}
+        self.segment_ids = dict(Segment.objects.filter(name__in=names).values_list("name", "pk"))
+        super().write(batch)
+
     def row_values(self, r):
         values = dict(r["fields"])
         if r["segment"]:
-            values["segment_id"] = Segment.objects.get(name=r["segment"]).pk
+            values["segment_id"] = self.segment_ids[r["segment"]]
         return values
 
     def existing(self, batch):

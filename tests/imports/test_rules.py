@@ -223,6 +223,16 @@ def test_changed_touchpoint_updates_and_identical_one_is_unchanged(csv_file, acm
     assert Touchpoint.objects.get(external_id="t2").kind == "email_click"
 
 
+def test_a_file_without_an_amount_column_keeps_the_stored_amounts(csv_file, acme):
+    assert import_csv(kind="opportunities", path=csv_file(OPPS + "O1,A1,Deal,5000,USD,Negotiation,,2024-01-15,,,\n")).ok
+    # The same deal from an export without Amount: its name changes, its 5,000 stays.
+    result = import_csv(kind="opportunities", path=csv_file(
+        "external_id,account_external_id,name,stage,created_at\nO1,A1,Renamed deal,Negotiation,2024-01-15\n"))
+    assert result.ok, result.errors
+    deal = Opportunity.objects.get(external_id="O1")
+    assert (deal.name, deal.amount) == ("Renamed deal", Decimal("5000.00"))
+
+
 def test_opportunity_stages_map_to_closed_and_won(csv_file, acme):
     result = import_csv(kind="opportunities", path=csv_file(
         OPPS + "O1,A1,Won deal,\"1.234,50 €\",,Closed/Won,,01/15/2024,15.02.2024,,\n"
