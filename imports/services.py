@@ -491,8 +491,7 @@ def _parse_contact(job: _Job, raw: dict[str, str]) -> dict[str, Any]:
         raise presets.Skip("line without a contact (a report's account-only line)")
     clean = _clean(rules.contact_clean, data, problems)
     account_ref = _account_ref(job, raw, "contacts")
-    return {"fields": clean, "account_ref": account_ref, "account_name": raw.get("account_name", "").strip(),
-            "account_given": "account_external_id" in raw or "account_name" in raw}
+    return {"fields": clean, "account_ref": account_ref, "account_name": raw.get("account_name", "").strip()}
 
 
 def _parse_program(job: _Job, raw: dict[str, str]) -> dict[str, Any]:
@@ -898,20 +897,36 @@ class _ContactWriter(_Writer):
                 by_name[name] = None if name in by_name else pk  # ambiguous names match nothing
         domains = {rules.email_domain(r["fields"].get("email")) for _, r in batch} - {None}
         by_domain = dict(Account.objects.filter(domain__in=domains).values_list("domain", "id")) if domains else {}
-        for line, r in batch:
-            pk = None
+        for _, r in batch:
+            r["account_from_domain"] = False
             if r["account_ref"]:
                 pk = by_ref[r["account_ref"]]
             elif r["account_name"] and by_name.get(r["account_name"].lower()):
                 pk = by_name[r["account_name"].lower()]
             else:
                 pk = by_domain.get(rules.email_domain(r["fields"].get("email")))
+                r["account_from_domain"] = True
             r["fields"] = {**r["fields"], "account_id": pk}
-            if pk is None:
+        super().write(batch)
+
+    def row_values(self, r):
+        return {**r["fields"], "_account_from_domain": r["account_from_domain"]}
+
+    def values(self, fields, found):
+        from_domain = fields.pop("_account_from_domain")
+        values = super().values(fields, found)
+        # A row that names no account (no column, or a blank cell) leaves a known contact on the
+        # account it has, however it got there; only contacts without one are matched by domain.
+        if from_domain and found is not None and found.account_id is not None:
+            values["account_id"] = found.account_id
+        return values
+
+    def after(self, batch, objs, statuses):
+        for obj in objs:
+            if obj.account_id is None:
                 self.result.contacts_unmatched += 1
                 if len(self.result.unmatched_examples) < 20:
-                    self.result.unmatched_examples.append(r["fields"].get("email") or r["fields"].get("external_id"))
-        super().write(batch)
+                    self.result.unmatched_examples.append(obj.email or obj.external_id)
 
 
 class _ProgramWriter(_Writer):

@@ -197,6 +197,18 @@ def test_contact_without_account_is_matched_by_email_domain_or_reported(csv_file
     assert Contact.objects.get(external_id="C2").account is None
 
 
+def test_reimporting_contacts_without_an_account_keeps_the_account_they_have(csv_file, acme):
+    # Bob's address is not at acme.com: he was put at Acme by hand (or by the API).
+    Contact.objects.create(external_id="C9", email="bob@gmail.example", account=acme)
+    no_column = "external_id,email,first_name\nC9,bob@gmail.example,Bob\n"
+    blank_cell = CONTACTS + "C9,,bob@gmail.example,Bob,,,,,,,\n"
+    for text in (no_column, blank_cell):
+        result = import_csv(kind="contacts", path=csv_file(text))
+        assert result.ok, result.errors
+        assert Contact.objects.get(external_id="C9").account == acme  # not moved off by the domain rule
+        assert result.contacts_unmatched == 0
+
+
 def test_touchpoint_with_only_a_contact_email_gets_the_contacts_account(csv_file, acme):
     Contact.objects.create(email="ann@acme.com", account=acme)
     result = import_csv(kind="touchpoints", path=csv_file(
