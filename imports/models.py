@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import models
 
 
@@ -46,3 +47,21 @@ class ImportJob(models.Model):
     @property
     def percent(self) -> int:
         return round(100 * self.progress)
+
+    # The import writes inside one transaction, and no other connection sees a row updated in it
+    # before the commit: a running job's progress goes through the cache (Redis when workers run
+    # elsewhere), which the page reads.
+    def _progress_key(self) -> str:
+        return f"imports:progress:{self.pk}"
+
+    def report_progress(self, phase: str, progress: float) -> None:
+        cache.set(self._progress_key(), (phase, progress), timeout=24 * 3600)
+
+    def clear_progress(self) -> None:
+        cache.delete(self._progress_key())
+
+    def with_live_progress(self) -> ImportJob:
+        """This job, with the progress its running import reported last."""
+        if self.status == self.Status.RUNNING and (live := cache.get(self._progress_key())):
+            self.phase, self.progress = live
+        return self

@@ -1023,7 +1023,7 @@ def run_import_job(*, job_id: int) -> None:
 
     def progress(phase: str, fraction: float) -> None:
         low, high = _PHASE_SPAN[phase]
-        ImportJob.objects.filter(pk=job.pk).update(phase=phase, progress=low + (high - low) * fraction)
+        job.report_progress(phase, low + (high - low) * fraction)
 
     try:
         result = import_csv(kind=job.kind, path=Path(job.file.path), preset=job.preset, dry_run=job.dry_run,
@@ -1032,6 +1032,8 @@ def run_import_job(*, job_id: int) -> None:
         ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FAILED, error=repr(exc),
                                                    finished_at=dj_tz.now())
         raise
+    finally:
+        job.clear_progress()  # the row holds the outcome from here on
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportJob.Status.DONE if result.ok else ImportJob.Status.REJECTED,
         progress=1.0, result=result.to_dict(), finished_at=dj_tz.now(),

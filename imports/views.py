@@ -64,5 +64,5 @@ def job_run(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress bar (polled by htmx until the job finishes), then the summary and errors."""
-    job = get_object_or_404(ImportJob, pk=pk)
+    job = get_object_or_404(ImportJob, pk=pk).with_live_progress()
     return render(request, "imports/_progress.html", {"job": job})

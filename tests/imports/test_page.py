@@ -64,6 +64,20 @@ def test_a_running_job_polls_its_progress(client, alice):
     assert 'hx-trigger="every 1s"' in fragment and 'style="width: 25%"' in fragment
 
 
+def test_progress_reported_inside_the_import_transaction_reaches_the_page(client, alice):
+    client.force_login(alice)
+    _upload(client, ACCOUNTS + "A1,Acme,acme.com,10\n")
+    job = ImportJob.objects.get()
+    ImportJob.objects.filter(pk=job.pk).update(status="running", phase="validate", progress=0.5)
+    # What the worker reports while it writes: its own transaction, not visible in the row yet.
+    job.report_progress("write", 0.75)
+    try:
+        fragment = client.get(reverse("imports:progress", args=[job.pk])).content.decode()
+    finally:
+        job.clear_progress()  # the services tier's cache is a Redis database that outlives this test
+    assert 'style="width: 75%"' in fragment
+
+
 def test_errors_are_listed_with_row_column_and_reason(client, alice, django_capture_on_commit_callbacks):
     client.force_login(alice)
     _upload(client, ACCOUNTS + "A1,Acme,acme.com,many\n")
