@@ -657,7 +657,7 @@ class _AccountChecks(_Checks):
             if lenient and fields.get("domain"):
                 first = self.duplicate(line, ("domain", fields["domain"]))
                 if first is not None:
-                    self.drop(line, fields, f"website {fields['domain']} is also row {first}'s")
+                    self.drop(line, f"website {fields['domain']} is also row {first}'s")
             if lenient and not fields.get("external_id") and not fields.get("domain"):
                 # Report exports repeat the account on every contact line: identical repeats are skipped.
                 key = ("name", fields["name"].lower())
@@ -673,11 +673,11 @@ class _AccountChecks(_Checks):
         conflicts = _conflicts(Account, batch, "domain")
         if lenient:
             for line, _, reason in conflicts:
-                self.drop(line, dict(batch)[line]["fields"], reason)
+                self.drop(line, reason)
             return errors
         return errors + conflicts
 
-    def drop(self, line: int, fields: dict[str, Any], reason: str) -> None:
+    def drop(self, line: int, reason: str) -> None:
         self.job.dropped_domains.add(line)
         self.job.warn(line, "domain", f"{reason}; stored without a domain")
 

@@ -203,7 +203,8 @@ class SegmentSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.IntegerField())
     def get_accounts(self, obj: Segment) -> int:
-        return getattr(obj, "account_count", None) or obj.accounts.count()
+        # The list view annotates the count; a segment with no accounts has 0 there, not a query.
+        return obj.account_count if hasattr(obj, "account_count") else obj.accounts.count()
 
 
 class TouchpointItemSerializer(serializers.Serializer):
