@@ -7,8 +7,9 @@ from django.contrib.auth.models import User
 
 from accounts.models import Account, Contact, Opportunity, Program, Segment, Touchpoint
 
-# shared/ sits beside the project checkout (here and in CI).
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+# Real export files, copied into the repository with their source and licence (README.md there):
+# the suite never reads outside its own checkout.
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
 
 
 def table_counts() -> dict[str, int]:
