@@ -2,7 +2,7 @@
 
 import_csv() streams the file twice for accounts, contacts, programs and opportunities (pass 1
 checks every row and collects errors; pass 2, only when there were none, upserts in batches).
-Touchpoints stream once into a staging table (imports.staging), are checked there with SQL,
+Touchpoints stream once into a staging table (accounts.staging), are checked there with SQL,
 and are written with one INSERT … SELECT. Either way the writes run in a single transaction, and
 a dry run rolls it back after counting.
 """
@@ -10,27 +10,22 @@ a dry run rolls it back after counting.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models.functions import Lower
 
 from accounts import services as rules
-from accounts.models import Account, Contact, Opportunity, Program, Segment
+from accounts.models import Program
+from accounts.staging import StagedRow, TouchpointStage
 from imports import parsing, presets
-from imports.staging import StagedRow, TouchpointStage
-
-if TYPE_CHECKING:
-    from imports.models import ImportJob
+from imports.checks import BATCH_CHECKS
+from imports.rows import PARSERS, EmailCache, References, RowProblems
+from imports.writers import WRITERS
 
 ERROR_CAP = 100
 BATCH = 1000
@@ -79,12 +74,6 @@ class ImportResult:
         return data
 
 
-class _RowProblems(Exception):
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        super().__init__(problems)
-        self.problems = problems  # (field, reason)
-
-
 class _Rollback(Exception):
     """Raised inside the write transaction to undo it (dry run, or errors found late)."""
 
@@ -101,7 +90,7 @@ def import_csv(*, kind: str, path: Path, preset: str = "auto", dry_run: bool = F
             raise parsing.FileRejected(f"Unknown kind {kind!r}: use one of {', '.join(presets.KINDS)}.")
         if preset not in (*presets.PRESETS, "auto"):
             raise parsing.FileRejected(f"Unknown preset {preset!r}: use one of auto, {', '.join(presets.PRESETS)}.")
-        job = _Job(kind=kind, path=Path(path), preset=preset, tz=parsing.timezone_named(timezone),
+        job = ImportRun(kind=kind, path=Path(path), preset=preset, tz=parsing.timezone_named(timezone),
                    data_plan=data_plan, result=result, progress=progress)
         job.run(dry_run=dry_run)
     except parsing.FileRejected as exc:
@@ -144,7 +133,7 @@ def preview_csv(*, kind: str, path: Path, preset: str = "auto", rows: int = 10) 
 
 # --- the job -------------------------------------------------------------------------------------
 
-class _Job:
+class ImportRun:
     def __init__(self, *, kind: str, path: Path, preset: str, tz: dt.tzinfo, data_plan: Path | None,
                  result: ImportResult, progress: ProgressFn) -> None:
         self.kind = kind
@@ -170,7 +159,7 @@ class _Job:
                 f"The columns do not look like {kind} for the {self.preset} preset. Missing: {wanted} "
                 f"(column names recognised: {aliases}). Found: {', '.join(source.header)}."
             )
-        self.refs = _References(data_plan=data_plan)
+        self.refs = References(data_plan=data_plan)
         self.skipped: Counter[str] = Counter()
         self._program_channels: dict[str, str | None] = {}
         self.phase = "validate"
@@ -227,7 +216,7 @@ class _Job:
 
     def _parsed(self, source: parsing.CsvSource, phase: str) -> Iterator[list[tuple[int, dict[str, Any]]]]:
         """Rows parsed and cleaned, in batches; row errors recorded, skipped rows counted (pass 1 only)."""
-        parse = _PARSERS[self.kind]
+        parse = PARSERS[self.kind]
         self.phase = phase
         batch: list[tuple[int, dict[str, Any]]] = []
         for n, (line, raw) in enumerate(self.raw_rows(source), 1):
@@ -238,7 +227,7 @@ class _Job:
                 continue
             try:
                 batch.append((line, parse(self, raw)))
-            except _RowProblems as exc:
+            except RowProblems as exc:
                 if phase == "validate":
                     self.result.rejected += 1
                     for name, reason in exc.problems:
@@ -255,7 +244,7 @@ class _Job:
             yield batch
 
     def _run_records(self, *, dry_run: bool) -> None:
-        checker = _BATCH_CHECKS[self.kind](self)
+        checker = BATCH_CHECKS[self.kind](self)
         with parsing.CsvSource(self.path, self.encoding) as source:
             for batch in self._parsed(source, "validate"):
                 for line, name, reason in checker.check(batch):
@@ -266,7 +255,7 @@ class _Job:
             raise parsing.FileRejected("The file has a header but no data rows.")
         if self.result.error_count:
             return
-        writer = _WRITERS[self.kind](self)
+        writer = WRITERS[self.kind](self)
         try:
             with transaction.atomic():
                 with parsing.CsvSource(self.path, self.encoding) as source:
@@ -312,7 +301,7 @@ class _Job:
         """Parse and check each row (the per-row rules); references are checked later, in SQL."""
         default_source = "" if self.preset == "native" else self.preset
         tz = self.tz
-        emails = _EmailCache()
+        emails = EmailCache()
         result = self.result
         for line, raw in self.raw_rows(source):
             result.rows += 1
@@ -380,591 +369,6 @@ class _Job:
         return None
 
 
-class _EmailCache:
-    """Touchpoint files repeat the same few thousand contacts' emails: validate each once."""
-
-    def __init__(self, size: int = 100_000) -> None:
-        self.size = size
-        self.known: dict[str, str | None] = {}
-
-    def check(self, value: str) -> str | None:
-        if value in self.known:
-            return self.known[value]
-        email = rules.normalise_email(value)
-        try:
-            validate_email(email)
-        except ValidationError:
-            email = None
-        if len(self.known) < self.size:
-            self.known[value] = email
-        return email
-
-
-# --- row parsers: CSV text → typed values → accounts.services.*_clean ---------------------------
-
-def _typed(job: _Job, raw: dict[str, str], spec: dict[str, Callable[[str], Any]]) -> tuple[dict[str, Any], list]:
-    data: dict[str, Any] = {}
-    problems: list[tuple[str, str]] = []
-    for name, convert in spec.items():
-        if name in raw:
-            try:
-                data[name] = convert(raw[name])
-            except ValueError as exc:
-                problems.append((name, str(exc)))
-    return data, problems
-
-
-def _clean(fn: Callable[..., dict[str, Any]], data: dict[str, Any], problems: list) -> dict[str, Any]:
-    try:
-        clean = fn(data=data)
-    except rules.InvalidRecord as exc:
-        problems += [(p.field, p.reason) for p in exc.problems if p.field not in {f for f, _ in problems}]
-        raise _RowProblems(problems) from exc
-    if problems:
-        raise _RowProblems(problems)
-    return clean
-
-
-def _text(value: str) -> str:
-    return value.strip()
-
-
-def _amount(value: str) -> Decimal | None:
-    return parsing.parse_amount(value)[0]
-
-
-def _split(value: str) -> list[str]:
-    return [part.strip() for part in value.split(";") if part.strip()]
-
-
-def _parse_account(job: _Job, raw: dict[str, str]) -> dict[str, Any]:
-    data, problems = _typed(job, raw, {
-        "external_id": _text, "name": _text, "domain": _text, "industry": _text, "employees": parsing.parse_int,
-        "annual_revenue": _amount, "country": _text, "tier": _text, "is_target": parsing.parse_bool,
-    })
-    if data.get("is_target") is None:
-        data.pop("is_target", None)
-    if job.preset != "native" and data.get("domain"):
-        # A CRM's Website is free text; when it is no usable domain the account is kept without one
-        # (reported as a warning) rather than rejecting the file. A native `domain` column must be right.
-        try:
-            rules.validate_domain(data["domain"])
-        except ValueError as exc:
-            job.warn(job.line, "domain", f"{exc}; stored without a domain")
-            data["domain"] = None
-        if job.line in job.dropped_domains:
-            data["domain"] = None
-    clean = _clean(rules.account_clean, data, problems)
-    if not clean.get("external_id") and not clean.get("domain") and job.preset == "native":
-        raise _RowProblems([("external_id", "an account needs an external_id or a domain to be matched on re-import")])
-    owner = rules.normalise_email(raw.get("owner_email"))
-    if owner is not None:
-        try:
-            validate_email(owner)
-        except ValidationError as exc:
-            raise _RowProblems([("owner_email", f"{raw['owner_email']!r} is not an email address")]) from exc
-    return {"fields": clean, "owner_email": owner, "owner_given": "owner_email" in raw,
-            "segments": _split(raw.get("segments", ""))}
-
-
-def _account_ref(job: _Job, raw: dict[str, str], kind: str) -> str:
-    """The row's account id; a Salesforce CLI `@AccountRefN` needs the data plan to mean anything."""
-    account_ref = raw.get("account_external_id", "").strip()
-    if account_ref.startswith("@") and job.refs.plan is None:
-        raise parsing.FileRejected(
-            f"Column {job.column('account_external_id')!r} holds Salesforce CLI data-plan references "
-            f"({account_ref}) instead of account Ids. Import it from the command line with "
-            "--data-plan PATH/TO/…-data-plan.json (the plan's Account records resolve @AccountRefN to the N-th "
-            f"account), or export the {kind} with their Account Id."
-        )
-    return account_ref
-
-
-def _parse_contact(job: _Job, raw: dict[str, str]) -> dict[str, Any]:
-    data, problems = _typed(job, raw, {
-        "external_id": _text, "email": _text, "first_name": _text, "last_name": _text, "title": _text,
-        "role": _text, "department": _text, "seniority": _text, "phone": _text, "opted_out": parsing.parse_bool,
-    })
-    if data.get("opted_out") is None:
-        data.pop("opted_out", None)
-    if not any(data.get(f) for f in ("email", "external_id", "first_name", "last_name")):
-        raise presets.Skip("line without a contact (a report's account-only line)")
-    clean = _clean(rules.contact_clean, data, problems)
-    account_ref = _account_ref(job, raw, "contacts")
-    return {"fields": clean, "account_ref": account_ref, "account_name": raw.get("account_name", "").strip()}
-
-
-def _parse_program(job: _Job, raw: dict[str, str]) -> dict[str, Any]:
-    tz = job.tz
-    data, problems = _typed(job, raw, {
-        "external_id": _text, "name": _text, "channel": lambda v: presets.map_channel(v.strip(), job.preset),
-        "start_date": lambda v: parsing.parse_date(v, tz), "end_date": lambda v: parsing.parse_date(v, tz),
-        "cost": _amount, "success_kinds": _split,
-    })
-    clean = _clean(rules.program_clean, data, problems)
-    return {"fields": clean, "segment": raw.get("segment", "").strip()}
-
-
-def _parse_opportunity(job: _Job, raw: dict[str, str]) -> dict[str, Any]:
-    tz = job.tz
-    data, problems = _typed(job, raw, {
-        "external_id": _text, "name": _text, "currency": _text, "stage": _text,
-        "type": lambda v: presets.map_opportunity_type(v.strip(), job.preset),
-        "created_at": lambda v: parsing.parse_datetime(v, tz), "closed_at": lambda v: parsing.parse_datetime(v, tz),
-        "is_closed": parsing.parse_bool, "is_won": parsing.parse_bool,
-    })
-    # Like every optional column: a file without one leaves the stored amounts alone.
-    if "amount" in raw:
-        try:
-            amount, currency = parsing.parse_amount(raw["amount"])
-            data["amount"] = amount
-            if currency and not data.get("currency"):
-                data["currency"] = currency
-        except ValueError as exc:
-            problems.append(("amount", str(exc)))
-    if "close_date" in raw:
-        # A CRM's close date is the expected one while the deal is open: it becomes closed_at only once closed.
-        try:
-            close = parsing.parse_datetime(raw["close_date"], tz)
-        except ValueError as exc:
-            problems.append(("close_date", str(exc)))
-            close = None
-        closed = data.get("is_closed")
-        if closed is None:
-            closed = rules.stage_outcome(data.get("stage")) != "open"
-        data["closed_at"] = close if closed else None
-    clean = _clean(rules.opportunity_clean, data, problems)
-    account_ref = _account_ref(job, raw, "opportunities")
-    if not account_ref:
-        raise _RowProblems([("account_external_id", "is required")])
-    return {"fields": clean, "account_ref": account_ref}
-
-
-_PARSERS: dict[str, Callable[[_Job, dict[str, str]], dict[str, Any]]] = {
-    "accounts": _parse_account, "contacts": _parse_contact, "programs": _parse_program,
-    "opportunities": _parse_opportunity,
-}
-
-
-# --- references: accounts by external id, data-plan refs, name, email domain ---------------------
-
-class _References:
-    def __init__(self, *, data_plan: Path | None) -> None:
-        self.plan = _load_plan(data_plan) if data_plan else None
-
-    def accounts_for(self, refs: set[str]) -> dict[str, int]:
-        """account reference (external id or @AccountRefN) → account id, for those that exist."""
-        found: dict[str, int] = {}
-        plain = {r for r in refs if not r.startswith("@")}
-        for ext, pk in Account.objects.filter(external_id__in=plain).values_list("external_id", "id"):
-            found[ext] = pk
-        planned = {r for r in refs if r.startswith("@")}
-        if planned and self.plan is not None:
-            domains = {r: self.plan[r[1:]][0] for r in planned if r[1:] in self.plan and self.plan[r[1:]][0]}
-            names = {r: self.plan[r[1:]][1] for r in planned if r[1:] in self.plan}
-            by_domain = dict(Account.objects.filter(domain__in=set(domains.values())).values_list("domain", "id"))
-            by_name = dict(Account.objects.filter(name__in=set(names.values())).values_list("name", "id"))
-            for ref in planned:
-                pk = by_domain.get(domains.get(ref)) or by_name.get(names.get(ref))
-                if pk:
-                    found[ref] = pk
-        return found
-
-
-def _load_plan(path: Path) -> dict[str, tuple[str | None, str]]:
-    """AccountRefN → (domain, name) from a Salesforce CLI data plan's Account record files."""
-    try:
-        plan = json.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise parsing.FileRejected(f"Cannot read the data plan {path}: {exc}") from exc
-    prefix = Path(path).name.removesuffix("data-plan.json")
-    refs: dict[str, tuple[str | None, str]] = {}
-    for step in plan if isinstance(plan, list) else []:
-        if step.get("sobject") != "Account":
-            continue
-        for name in step.get("files", []):
-            # The plan names "Accounts.json"; copies are often saved with the plan's prefix.
-            candidates = [Path(path).parent / name, Path(path).parent / f"{prefix}{name}"]
-            file = next((c for c in candidates if c.exists()), None)
-            if file is None:
-                raise parsing.FileRejected(f"The data plan names {name}, which is not next to it.")
-            for record in json.loads(file.read_text(encoding="utf-8-sig")).get("records", []):
-                ref = record.get("attributes", {}).get("referenceId")
-                try:
-                    domain = rules.validate_domain(record.get("website") or record.get("Website"))
-                except ValueError:
-                    domain = None
-                if ref:
-                    refs[ref] = (domain, record.get("name") or record.get("Name") or "")
-    return refs
-
-
-# --- pass 1 checks that need the database or the whole file --------------------------------------
-
-class _Checks:
-    """Duplicate keys inside the file and conflicts with stored rows, batch by batch."""
-
-    def __init__(self, job: _Job) -> None:
-        self.job = job
-        self.seen: dict[tuple[str, str], int] = {}
-        self.rows_with_errors = 0
-
-    def duplicate(self, line: int, key: tuple[str, str]) -> int | None:
-        first = self.seen.get(key)
-        if first is None:
-            self.seen[key] = line
-        return first
-
-    def check(self, batch: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, str, str]]:
-        errors = self.batch_errors(batch)
-        self.rows_with_errors += len({line for line, _, _ in errors})
-        return errors
-
-    def batch_errors(self, batch: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, str, str]]:
-        raise NotImplementedError
-
-    def keys(self, line: int, fields: dict[str, Any], names: tuple[str, ...]) -> list[tuple[int, str, str]]:
-        errors = []
-        for name in names:
-            value = fields.get(name)
-            if value:
-                first = self.duplicate(line, (name, str(value).lower()))
-                if first is not None:
-                    errors.append((line, name, f"duplicate {name} {value!r}: already in row {first}"))
-        return errors
-
-    def account_refs(self, batch: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, str, str]]:
-        refs = {r["account_ref"] for _, r in batch if r.get("account_ref")}
-        found = self.job.refs.accounts_for(refs)
-        return [(line, "account_external_id", f"unknown account {r['account_ref']}")
-                for line, r in batch if r.get("account_ref") and r["account_ref"] not in found]
-
-
-class _AccountChecks(_Checks):
-    """In presets a website shared with an earlier row or another stored account is dropped (a
-    warning), because CRM websites are not unique; in native files it is an error."""
-
-    def __init__(self, job: _Job) -> None:
-        super().__init__(job)
-        self.by_name: dict[tuple[str, str], dict[str, Any]] = {}
-
-    def batch_errors(self, batch):
-        errors = []
-        lenient = self.job.preset != "native"
-        for line, r in batch:
-            fields = r["fields"]
-            errors += self.keys(line, fields, ("external_id",) if lenient else ("external_id", "domain"))
-            if lenient and fields.get("domain"):
-                first = self.duplicate(line, ("domain", fields["domain"]))
-                if first is not None:
-                    self.drop(line, f"website {fields['domain']} is also row {first}'s")
-            if lenient and not fields.get("external_id") and not fields.get("domain"):
-                # Report exports repeat the account on every contact line: identical repeats are skipped.
-                key = ("name", fields["name"].lower())
-                first = self.duplicate(line, key)
-                if first is None:
-                    self.by_name[key] = fields
-                elif self.by_name[key] == fields:
-                    self.job.repeated_rows.add(line)
-                    self.job.skipped["repeats an earlier row of the same account"] += 1
-                else:
-                    errors.append((line, "name", f"duplicate name {fields['name']!r} with other values: "
-                                                 f"already in row {first}"))
-        conflicts = _conflicts(Account, batch, "domain")
-        if lenient:
-            for line, _, reason in conflicts:
-                self.drop(line, reason)
-            return errors
-        return errors + conflicts
-
-    def drop(self, line: int, reason: str) -> None:
-        self.job.dropped_domains.add(line)
-        self.job.warn(line, "domain", f"{reason}; stored without a domain")
-
-
-class _ContactChecks(_Checks):
-    def batch_errors(self, batch):
-        errors = []
-        for line, r in batch:
-            errors += self.keys(line, r["fields"], ("external_id", "email"))
-        errors += self.account_refs(batch)
-        errors += _conflicts(Contact, batch, "email")
-        return errors
-
-
-class _ProgramChecks(_Checks):
-    def batch_errors(self, batch):
-        errors = []
-        for line, r in batch:
-            errors += self.keys(line, r["fields"], ("external_id",) if r["fields"].get("external_id") else ("name",))
-        names = {r["segment"] for _, r in batch if r["segment"]}
-        known = set(Segment.objects.filter(name__in=names).values_list("name", flat=True))
-        errors += [(line, "segment", f"unknown segment {r['segment']!r}") for line, r in batch
-                   if r["segment"] and r["segment"] not in known]
-        return errors
-
-
-class _OpportunityChecks(_Checks):
-    def batch_errors(self, batch):
-        errors = []
-        for line, r in batch:
-            errors += self.keys(line, r["fields"], ("external_id",))
-        return errors + self.account_refs(batch)
-
-
-def _conflicts(model: type, batch: list[tuple[int, dict[str, Any]]], unique: str) -> list[tuple[int, str, str]]:
-    """A row matched by external id whose `unique` value (domain / email) belongs to another stored row."""
-    rows = [(line, r["fields"]) for line, r in batch if r["fields"].get("external_id") and r["fields"].get(unique)]
-    if not rows:
-        return []
-    owners = {value: ext for value, ext in model.objects.filter(
-        **{f"{unique}__in": {f[unique] for _, f in rows}}).values_list(unique, "external_id")}
-    by_ext = set(model.objects.filter(external_id__in={f["external_id"] for _, f in rows})
-                 .values_list("external_id", flat=True))
-    errors = []
-    for line, f in rows:
-        owner = owners.get(f[unique], f["external_id"])
-        if f["external_id"] in by_ext and owner != f["external_id"]:
-            errors.append((line, unique, f"{f[unique]} already belongs to the record with external id {owner}"))
-    return errors
-
-
-_BATCH_CHECKS: dict[str, type[_Checks]] = {
-    "accounts": _AccountChecks, "contacts": _ContactChecks, "programs": _ProgramChecks,
-    "opportunities": _OpportunityChecks,
-}
-
-
-# --- pass 2 writers --------------------------------------------------------------------------------
-
-class _Writer:
-    model: type
-    alternate: str | None = None  # matched on when a row has no stored external id (domain, email, name)
-    derived_fields: frozenset[str] = frozenset()
-
-    def __init__(self, job: _Job) -> None:
-        self.job = job
-        self.result = job.result
-
-    def existing(self, batch: list[tuple[int, dict[str, Any]]]) -> tuple[dict[str, Any], dict[str, Any]]:
-        exts = {r["fields"]["external_id"] for _, r in batch if r["fields"].get("external_id")}
-        by_ext = {o.external_id: o for o in self.model.objects.filter(external_id__in=exts)} if exts else {}
-        by_alt: dict[str, Any] = {}
-        if self.alternate:
-            alts = {r["fields"][self.alternate] for _, r in batch if r["fields"].get(self.alternate)}
-            if alts:
-                by_alt = {getattr(o, self.alternate): o
-                          for o in self.model.objects.filter(**{f"{self.alternate}__in": alts}).order_by("-id")}
-        return by_ext, by_alt
-
-    def match(self, fields: dict[str, Any], by_ext: dict[str, Any], by_alt: dict[str, Any]) -> Any:
-        ext = fields.get("external_id")
-        if ext and ext in by_ext:
-            return by_ext[ext]
-        if self.alternate and fields.get(self.alternate) in by_alt:
-            return by_alt[fields[self.alternate]]
-        return None
-
-    def values(self, fields: dict[str, Any], found: Any) -> dict[str, Any]:
-        values = dict(fields)
-        if found is not None and found.external_id:
-            # A record that came from another system first keeps its external id (docs/import.md).
-            values["external_id"] = found.external_id
-        return values
-
-    def prepare(self, obj: Any) -> None:
-        """Set derived fields before comparing and saving (contacts: seniority_level)."""
-
-    def write(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
-        by_ext, by_alt = self.existing(batch)
-        to_create, to_update, objs, statuses = [], [], [], []
-        changed: set[str] = set()
-        for _, r in batch:
-            found = self.match(r["fields"], by_ext, by_alt)
-            values = self.values(self.row_values(r), found)
-            if found is None:
-                obj = self.model(**values)
-                self.prepare(obj)
-                to_create.append(obj)
-                objs.append(obj)
-                statuses.append("created")
-                continue
-            before = {k: getattr(found, k) for k in (*values, *self.derived_fields)}
-            for k, v in values.items():
-                setattr(found, k, v)
-            self.prepare(found)
-            diff = {k for k, v in before.items() if v != getattr(found, k)}
-            objs.append(found)
-            if diff:
-                to_update.append(found)
-                changed |= diff
-                statuses.append("updated")
-            else:
-                statuses.append("unchanged")
-        if to_create:
-            self.model.objects.bulk_create(to_create)
-        if to_update:
-            stamp = {"updated_at"} if any(f.name == "updated_at" for f in self.model._meta.fields) else set()
-            self.model.objects.bulk_update(to_update, sorted(changed | stamp))
-        self.after(batch, objs, statuses)
-        counts = Counter(statuses)
-        self.result.created += counts["created"]
-        self.result.updated += counts["updated"]
-        self.result.unchanged += counts["unchanged"]
-
-    def row_values(self, r: dict[str, Any]) -> dict[str, Any]:
-        return r["fields"]
-
-    def after(self, batch: list[tuple[int, dict[str, Any]]], objs: list[Any], statuses: list[str]) -> None:
-        """Related rows written once the batch has ids (account segments)."""
-
-
-class _AccountWriter(_Writer):
-    model = Account
-    alternate = "domain"
-
-    def existing(self, batch):
-        by_ext, by_alt = super().existing(batch)
-        # Last resort for CRM files with neither Id nor a usable website (Salesforce sObject-tree
-        # exports): the name, and only for stored accounts that have no external id either.
-        names = {r["fields"]["name"] for _, r in batch
-                 if not r["fields"].get("external_id") and not r["fields"].get("domain")}
-        self.by_name = {a.name: a for a in Account.objects.filter(name__in=names, external_id__isnull=True,
-                                                                  domain__isnull=True).order_by("-id")}
-        return by_ext, by_alt
-
-    def match(self, fields, by_ext, by_alt):
-        found = super().match(fields, by_ext, by_alt)
-        if found is None and not fields.get("external_id") and not fields.get("domain"):
-            found = self.by_name.get(fields["name"])
-        return found
-
-    def __init__(self, job: _Job) -> None:
-        super().__init__(job)
-        self.owners: dict[str, User] = {}
-
-    def owner(self, email: str) -> User:
-        if email not in self.owners:
-            user, created = rules.owner_for_email(email=email)
-            if created:
-                self.result.users_created.append(email)
-            self.owners[email] = user
-        return self.owners[email]
-
-    def row_values(self, r):
-        values = dict(r["fields"])
-        if r["owner_given"]:
-            values["owner"] = self.owner(r["owner_email"]) if r["owner_email"] else None
-        return values
-
-    def after(self, batch, objs, statuses):
-        """Segments named in the file are added; an import never removes a membership."""
-        wanted = [(i, obj, r["segments"]) for i, ((_, r), obj) in enumerate(zip(batch, objs, strict=True))
-                  if r["segments"]]
-        if not wanted:
-            return
-        names = {n for _, _, segs in wanted for n in segs}
-        segments = {s.name: s for s in Segment.objects.filter(name__in=names)}
-        for name in sorted(names - segments.keys()):
-            segments[name] = Segment.objects.create(name=name)
-        through = Segment.accounts.through
-        have = set(through.objects.filter(account_id__in=[o.pk for _, o, _ in wanted])
-                   .values_list("account_id", "segment_id"))
-        new = []
-        for i, obj, segs in wanted:
-            missing = [segments[n].pk for n in segs if (obj.pk, segments[n].pk) not in have]
-            new += [through(account_id=obj.pk, segment_id=pk) for pk in missing]
-            if missing and statuses[i] == "unchanged":
-                statuses[i] = "updated"  # a new membership is a change to the account
-        through.objects.bulk_create(new, ignore_conflicts=True)
-
-
-class _ContactWriter(_Writer):
-    model = Contact
-    alternate = "email"
-    derived_fields = frozenset({"seniority_level"})
-
-    def prepare(self, obj: Contact) -> None:
-        obj.seniority_level = rules.resolve_seniority(seniority=obj.seniority, title=obj.title)
-
-    def write(self, batch):
-        refs = {r["account_ref"] for _, r in batch if r["account_ref"]}
-        by_ref = self.job.refs.accounts_for(refs)
-        names = {r["account_name"].lower() for _, r in batch if r["account_name"] and not r["account_ref"]}
-        by_name: dict[str, int | None] = {}
-        if names:
-            for name, pk in Account.objects.annotate(l=Lower("name")).filter(l__in=names).values_list("l", "id"):
-                by_name[name] = None if name in by_name else pk  # ambiguous names match nothing
-        domains = {rules.email_domain(r["fields"].get("email")) for _, r in batch} - {None}
-        by_domain = dict(Account.objects.filter(domain__in=domains).values_list("domain", "id")) if domains else {}
-        for _, r in batch:
-            r["account_from_domain"] = False
-            if r["account_ref"]:
-                pk = by_ref[r["account_ref"]]
-            elif r["account_name"] and by_name.get(r["account_name"].lower()):
-                pk = by_name[r["account_name"].lower()]
-            else:
-                pk = by_domain.get(rules.email_domain(r["fields"].get("email")))
-                r["account_from_domain"] = True
-            r["fields"] = {**r["fields"], "account_id": pk}
-        super().write(batch)
-
-    def row_values(self, r):
-        return {**r["fields"], "_account_from_domain": r["account_from_domain"]}
-
-    def values(self, fields, found):
-        from_domain = fields.pop("_account_from_domain")
-        values = super().values(fields, found)
-        # A row that names no account (no column, or a blank cell) leaves a known contact on the
-        # account it has, however it got there; only contacts without one are matched by domain.
-        if from_domain and found is not None and found.account_id is not None:
-            values["account_id"] = found.account_id
-        return values
-
-    def after(self, batch, objs, statuses):
-        for obj in objs:
-            if obj.account_id is None:
-                self.result.contacts_unmatched += 1
-                if len(self.result.unmatched_examples) < 20:
-                    self.result.unmatched_examples.append(obj.email or obj.external_id)
-
-
-class _ProgramWriter(_Writer):
-    model = Program
-    alternate = "name"
-
-    def write(self, batch):
-        names = {r["segment"] for _, r in batch if r["segment"]}
-        self.segment_ids = dict(Segment.objects.filter(name__in=names).values_list("name", "pk"))
-        super().write(batch)
-
-    def row_values(self, r):
-        values = dict(r["fields"])
-        if r["segment"]:
-            values["segment_id"] = self.segment_ids[r["segment"]]
-        return values
-
-    def existing(self, batch):
-        by_ext, by_alt = super().existing(batch)
-        # Matching on name is only for programs that have no external id at all.
-        return by_ext, {k: v for k, v in by_alt.items() if not v.external_id}
-
-
-class _OpportunityWriter(_Writer):
-    model = Opportunity
-
-    def write(self, batch):
-        by_ref = self.job.refs.accounts_for({r["account_ref"] for _, r in batch})
-        for _, r in batch:
-            r["fields"] = {**r["fields"], "account_id": by_ref[r["account_ref"]]}
-        super().write(batch)
-
-
-_WRITERS: dict[str, type[_Writer]] = {
-    "accounts": _AccountWriter, "contacts": _ContactWriter, "programs": _ProgramWriter,
-    "opportunities": _OpportunityWriter,
-}
-
 
 def summary_line(result: ImportResult) -> str:
     """One sentence for the command line and the page."""
@@ -986,55 +390,3 @@ def summary_line(result: ImportResult) -> str:
 
 
 
-# --- jobs (the page and the Celery task) -----------------------------------------------------------
-
-_PHASE_SPAN = {"validate": (0.0, 0.5), "write": (0.5, 1.0)}
-
-
-def import_job_upload(*, kind: str, preset: str, dry_run: bool, timezone: str, upload: Any, user: User) -> ImportJob:
-    """Store the upload under MEDIA_ROOT (streamed to disk, never held in memory) for preview."""
-    from imports.models import ImportJob
-
-    job = ImportJob(kind=kind, preset=preset, dry_run=dry_run, timezone=timezone, original_name=upload.name[:255],
-                    created_by=user)
-    job.file.save(Path(upload.name).name or "upload.csv", upload, save=False)
-    job.save()
-    return job
-
-
-def import_job_start(*, job: ImportJob) -> None:
-    """Queue the import once the status change is committed (the task reads the row)."""
-    from imports.models import ImportJob
-    from imports.tasks import run_import
-
-    updated = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.UPLOADED).update(
-        status=ImportJob.Status.PENDING)
-    if updated:
-        transaction.on_commit(lambda: run_import.delay(job.pk))
-
-
-def run_import_job(*, job_id: int) -> None:
-    from django.utils import timezone as dj_tz
-
-    from imports.models import ImportJob
-
-    job = ImportJob.objects.get(pk=job_id)
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, started_at=dj_tz.now())
-
-    def progress(phase: str, fraction: float) -> None:
-        low, high = _PHASE_SPAN[phase]
-        job.report_progress(phase, low + (high - low) * fraction)
-
-    try:
-        result = import_csv(kind=job.kind, path=Path(job.file.path), preset=job.preset, dry_run=job.dry_run,
-                            timezone=job.timezone, progress=progress)
-    except Exception as exc:  # a bug, not bad input: recorded on the job for the page, then re-raised
-        ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FAILED, error=repr(exc),
-                                                   finished_at=dj_tz.now())
-        raise
-    finally:
-        job.clear_progress()  # the row holds the outcome from here on
-    ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportJob.Status.DONE if result.ok else ImportJob.Status.REJECTED,
-        progress=1.0, result=result.to_dict(), finished_at=dj_tz.now(),
-    )

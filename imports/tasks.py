@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from imports.services import run_import_job
+from imports.runner import run_import_job
 
 
 # Not acks_late: an import that dies half way rolls back, and re-running it is the user's call

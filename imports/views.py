@@ -14,7 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.roles import can_manage_data
 from imports.forms import UploadForm
 from imports.models import ImportJob
-from imports.services import import_job_start, import_job_upload, preview_csv
+from imports.jobs import import_job_start, import_job_upload
+from imports.services import preview_csv
 
 PREVIEW_ROWS = 10
 

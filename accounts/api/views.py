@@ -12,7 +12,7 @@ from accounts import services as rules
 from accounts.api import filters, serializers
 from accounts.api.permissions import ReadOrManageData
 from accounts.models import Account, Contact, Opportunity, Program, Segment
-from imports.staging import StagedRow, TouchpointStage
+from accounts.staging import StagedRow, TouchpointStage
 
 BULK_MAX = 10_000
 ERRORS_SHOWN = 1000

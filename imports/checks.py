@@ -1,0 +1,148 @@
+"""Pass 1 checks that need the database or the whole file: duplicate keys and conflicts with stored rows."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from accounts.models import Account, Contact, Segment
+
+if TYPE_CHECKING:
+    from imports.services import ImportRun
+
+
+# --- pass 1 checks that need the database or the whole file --------------------------------------
+
+class _Checks:
+    """Duplicate keys inside the file and conflicts with stored rows, batch by batch."""
+
+    def __init__(self, job: ImportRun) -> None:
+        self.job = job
+        self.seen: dict[tuple[str, str], int] = {}
+        self.rows_with_errors = 0
+
+    def duplicate(self, line: int, key: tuple[str, str]) -> int | None:
+        first = self.seen.get(key)
+        if first is None:
+            self.seen[key] = line
+        return first
+
+    def check(self, batch: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, str, str]]:
+        errors = self.batch_errors(batch)
+        self.rows_with_errors += len({line for line, _, _ in errors})
+        return errors
+
+    def batch_errors(self, batch: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, str, str]]:
+        raise NotImplementedError
+
+    def keys(self, line: int, fields: dict[str, Any], names: tuple[str, ...]) -> list[tuple[int, str, str]]:
+        errors = []
+        for name in names:
+            value = fields.get(name)
+            if value:
+                first = self.duplicate(line, (name, str(value).lower()))
+                if first is not None:
+                    errors.append((line, name, f"duplicate {name} {value!r}: already in row {first}"))
+        return errors
+
+    def account_refs(self, batch: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, str, str]]:
+        refs = {r["account_ref"] for _, r in batch if r.get("account_ref")}
+        found = self.job.refs.accounts_for(refs)
+        return [(line, "account_external_id", f"unknown account {r['account_ref']}")
+                for line, r in batch if r.get("account_ref") and r["account_ref"] not in found]
+
+
+class _AccountChecks(_Checks):
+    """In presets a website shared with an earlier row or another stored account is dropped (a
+    warning), because CRM websites are not unique; in native files it is an error."""
+
+    def __init__(self, job: ImportRun) -> None:
+        super().__init__(job)
+        self.by_name: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def batch_errors(self, batch):
+        errors = []
+        lenient = self.job.preset != "native"
+        for line, r in batch:
+            fields = r["fields"]
+            errors += self.keys(line, fields, ("external_id",) if lenient else ("external_id", "domain"))
+            if lenient and fields.get("domain"):
+                first = self.duplicate(line, ("domain", fields["domain"]))
+                if first is not None:
+                    self.drop(line, f"website {fields['domain']} is also row {first}'s")
+            if lenient and not fields.get("external_id") and not fields.get("domain"):
+                # Report exports repeat the account on every contact line: identical repeats are skipped.
+                key = ("name", fields["name"].lower())
+                first = self.duplicate(line, key)
+                if first is None:
+                    self.by_name[key] = fields
+                elif self.by_name[key] == fields:
+                    self.job.repeated_rows.add(line)
+                    self.job.skipped["repeats an earlier row of the same account"] += 1
+                else:
+                    errors.append((line, "name", f"duplicate name {fields['name']!r} with other values: "
+                                                 f"already in row {first}"))
+        conflicts = stored_conflicts(Account, batch, "domain")
+        if lenient:
+            for line, _, reason in conflicts:
+                self.drop(line, reason)
+            return errors
+        return errors + conflicts
+
+    def drop(self, line: int, reason: str) -> None:
+        self.job.dropped_domains.add(line)
+        self.job.warn(line, "domain", f"{reason}; stored without a domain")
+
+
+class _ContactChecks(_Checks):
+    def batch_errors(self, batch):
+        errors = []
+        for line, r in batch:
+            errors += self.keys(line, r["fields"], ("external_id", "email"))
+        errors += self.account_refs(batch)
+        errors += stored_conflicts(Contact, batch, "email")
+        return errors
+
+
+class _ProgramChecks(_Checks):
+    def batch_errors(self, batch):
+        errors = []
+        for line, r in batch:
+            errors += self.keys(line, r["fields"], ("external_id",) if r["fields"].get("external_id") else ("name",))
+        names = {r["segment"] for _, r in batch if r["segment"]}
+        known = set(Segment.objects.filter(name__in=names).values_list("name", flat=True))
+        errors += [(line, "segment", f"unknown segment {r['segment']!r}") for line, r in batch
+                   if r["segment"] and r["segment"] not in known]
+        return errors
+
+
+class _OpportunityChecks(_Checks):
+    def batch_errors(self, batch):
+        errors = []
+        for line, r in batch:
+            errors += self.keys(line, r["fields"], ("external_id",))
+        return errors + self.account_refs(batch)
+
+
+def stored_conflicts(model: type, batch: list[tuple[int, dict[str, Any]]], unique: str) -> list[tuple[int, str, str]]:
+    """A row matched by external id whose `unique` value (domain / email) belongs to another stored row."""
+    rows = [(line, r["fields"]) for line, r in batch if r["fields"].get("external_id") and r["fields"].get(unique)]
+    if not rows:
+        return []
+    owners = {value: ext for value, ext in model.objects.filter(
+        **{f"{unique}__in": {f[unique] for _, f in rows}}).values_list(unique, "external_id")}
+    by_ext = set(model.objects.filter(external_id__in={f["external_id"] for _, f in rows})
+                 .values_list("external_id", flat=True))
+    errors = []
+    for line, f in rows:
+        owner = owners.get(f[unique], f["external_id"])
+        if f["external_id"] in by_ext and owner != f["external_id"]:
+            errors.append((line, unique, f"{f[unique]} already belongs to the record with external id {owner}"))
+    return errors
+
+
+BATCH_CHECKS: dict[str, type[_Checks]] = {
+    "accounts": _AccountChecks, "contacts": _ContactChecks, "programs": _ProgramChecks,
+    "opportunities": _OpportunityChecks,
+}
+
+

@@ -1,0 +1,246 @@
+"""Rows: CSV text → typed values → accounts.services.*_clean, and the account references they name."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from accounts import services as rules
+from accounts.models import Account
+from imports import parsing, presets
+
+if TYPE_CHECKING:
+    from imports.services import ImportRun
+
+
+class RowProblems(Exception):
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__(problems)
+        self.problems = problems  # (field, reason)
+
+
+class EmailCache:
+    """Touchpoint files repeat the same few thousand contacts' emails: validate each once."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self.size = size
+        self.known: dict[str, str | None] = {}
+
+    def check(self, value: str) -> str | None:
+        if value in self.known:
+            return self.known[value]
+        email = rules.normalise_email(value)
+        try:
+            validate_email(email)
+        except ValidationError:
+            email = None
+        if len(self.known) < self.size:
+            self.known[value] = email
+        return email
+
+
+# --- row parsers: CSV text → typed values → accounts.services.*_clean ---------------------------
+
+def _typed(job: ImportRun, raw: dict[str, str], spec: dict[str, Callable[[str], Any]]) -> tuple[dict[str, Any], list]:
+    data: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    for name, convert in spec.items():
+        if name in raw:
+            try:
+                data[name] = convert(raw[name])
+            except ValueError as exc:
+                problems.append((name, str(exc)))
+    return data, problems
+
+
+def _clean(fn: Callable[..., dict[str, Any]], data: dict[str, Any], problems: list) -> dict[str, Any]:
+    try:
+        clean = fn(data=data)
+    except rules.InvalidRecord as exc:
+        problems += [(p.field, p.reason) for p in exc.problems if p.field not in {f for f, _ in problems}]
+        raise RowProblems(problems) from exc
+    if problems:
+        raise RowProblems(problems)
+    return clean
+
+
+def _text(value: str) -> str:
+    return value.strip()
+
+
+def _amount(value: str) -> Decimal | None:
+    return parsing.parse_amount(value)[0]
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(";") if part.strip()]
+
+
+def _parse_account(job: ImportRun, raw: dict[str, str]) -> dict[str, Any]:
+    data, problems = _typed(job, raw, {
+        "external_id": _text, "name": _text, "domain": _text, "industry": _text, "employees": parsing.parse_int,
+        "annual_revenue": _amount, "country": _text, "tier": _text, "is_target": parsing.parse_bool,
+    })
+    if data.get("is_target") is None:
+        data.pop("is_target", None)
+    if job.preset != "native" and data.get("domain"):
+        # A CRM's Website is free text; when it is no usable domain the account is kept without one
+        # (reported as a warning) rather than rejecting the file. A native `domain` column must be right.
+        try:
+            rules.validate_domain(data["domain"])
+        except ValueError as exc:
+            job.warn(job.line, "domain", f"{exc}; stored without a domain")
+            data["domain"] = None
+        if job.line in job.dropped_domains:
+            data["domain"] = None
+    clean = _clean(rules.account_clean, data, problems)
+    if not clean.get("external_id") and not clean.get("domain") and job.preset == "native":
+        raise RowProblems([("external_id", "an account needs an external_id or a domain to be matched on re-import")])
+    owner = rules.normalise_email(raw.get("owner_email"))
+    if owner is not None:
+        try:
+            validate_email(owner)
+        except ValidationError as exc:
+            raise RowProblems([("owner_email", f"{raw['owner_email']!r} is not an email address")]) from exc
+    return {"fields": clean, "owner_email": owner, "owner_given": "owner_email" in raw,
+            "segments": _split(raw.get("segments", ""))}
+
+
+def _account_ref(job: ImportRun, raw: dict[str, str], kind: str) -> str:
+    """The row's account id; a Salesforce CLI `@AccountRefN` needs the data plan to mean anything."""
+    account_ref = raw.get("account_external_id", "").strip()
+    if account_ref.startswith("@") and job.refs.plan is None:
+        raise parsing.FileRejected(
+            f"Column {job.column('account_external_id')!r} holds Salesforce CLI data-plan references "
+            f"({account_ref}) instead of account Ids. Import it from the command line with "
+            "--data-plan PATH/TO/…-data-plan.json (the plan's Account records resolve @AccountRefN to the N-th "
+            f"account), or export the {kind} with their Account Id."
+        )
+    return account_ref
+
+
+def _parse_contact(job: ImportRun, raw: dict[str, str]) -> dict[str, Any]:
+    data, problems = _typed(job, raw, {
+        "external_id": _text, "email": _text, "first_name": _text, "last_name": _text, "title": _text,
+        "role": _text, "department": _text, "seniority": _text, "phone": _text, "opted_out": parsing.parse_bool,
+    })
+    if data.get("opted_out") is None:
+        data.pop("opted_out", None)
+    if not any(data.get(f) for f in ("email", "external_id", "first_name", "last_name")):
+        raise presets.Skip("line without a contact (a report's account-only line)")
+    clean = _clean(rules.contact_clean, data, problems)
+    account_ref = _account_ref(job, raw, "contacts")
+    return {"fields": clean, "account_ref": account_ref, "account_name": raw.get("account_name", "").strip()}
+
+
+def _parse_program(job: ImportRun, raw: dict[str, str]) -> dict[str, Any]:
+    tz = job.tz
+    data, problems = _typed(job, raw, {
+        "external_id": _text, "name": _text, "channel": lambda v: presets.map_channel(v.strip(), job.preset),
+        "start_date": lambda v: parsing.parse_date(v, tz), "end_date": lambda v: parsing.parse_date(v, tz),
+        "cost": _amount, "success_kinds": _split,
+    })
+    clean = _clean(rules.program_clean, data, problems)
+    return {"fields": clean, "segment": raw.get("segment", "").strip()}
+
+
+def _parse_opportunity(job: ImportRun, raw: dict[str, str]) -> dict[str, Any]:
+    tz = job.tz
+    data, problems = _typed(job, raw, {
+        "external_id": _text, "name": _text, "currency": _text, "stage": _text,
+        "type": lambda v: presets.map_opportunity_type(v.strip(), job.preset),
+        "created_at": lambda v: parsing.parse_datetime(v, tz), "closed_at": lambda v: parsing.parse_datetime(v, tz),
+        "is_closed": parsing.parse_bool, "is_won": parsing.parse_bool,
+    })
+    # Like every optional column: a file without one leaves the stored amounts alone.
+    if "amount" in raw:
+        try:
+            amount, currency = parsing.parse_amount(raw["amount"])
+            data["amount"] = amount
+            if currency and not data.get("currency"):
+                data["currency"] = currency
+        except ValueError as exc:
+            problems.append(("amount", str(exc)))
+    if "close_date" in raw:
+        # A CRM's close date is the expected one while the deal is open: it becomes closed_at only once closed.
+        try:
+            close = parsing.parse_datetime(raw["close_date"], tz)
+        except ValueError as exc:
+            problems.append(("close_date", str(exc)))
+            close = None
+        closed = data.get("is_closed")
+        if closed is None:
+            closed = rules.stage_outcome(data.get("stage")) != "open"
+        data["closed_at"] = close if closed else None
+    clean = _clean(rules.opportunity_clean, data, problems)
+    account_ref = _account_ref(job, raw, "opportunities")
+    if not account_ref:
+        raise RowProblems([("account_external_id", "is required")])
+    return {"fields": clean, "account_ref": account_ref}
+
+
+PARSERS: dict[str, Callable[[ImportRun, dict[str, str]], dict[str, Any]]] = {
+    "accounts": _parse_account, "contacts": _parse_contact, "programs": _parse_program,
+    "opportunities": _parse_opportunity,
+}
+
+
+# --- references: accounts by external id, data-plan refs, name, email domain ---------------------
+
+class References:
+    def __init__(self, *, data_plan: Path | None) -> None:
+        self.plan = _load_plan(data_plan) if data_plan else None
+
+    def accounts_for(self, refs: set[str]) -> dict[str, int]:
+        """account reference (external id or @AccountRefN) → account id, for those that exist."""
+        found: dict[str, int] = {}
+        plain = {r for r in refs if not r.startswith("@")}
+        for ext, pk in Account.objects.filter(external_id__in=plain).values_list("external_id", "id"):
+            found[ext] = pk
+        planned = {r for r in refs if r.startswith("@")}
+        if planned and self.plan is not None:
+            domains = {r: self.plan[r[1:]][0] for r in planned if r[1:] in self.plan and self.plan[r[1:]][0]}
+            names = {r: self.plan[r[1:]][1] for r in planned if r[1:] in self.plan}
+            by_domain = dict(Account.objects.filter(domain__in=set(domains.values())).values_list("domain", "id"))
+            by_name = dict(Account.objects.filter(name__in=set(names.values())).values_list("name", "id"))
+            for ref in planned:
+                pk = by_domain.get(domains.get(ref)) or by_name.get(names.get(ref))
+                if pk:
+                    found[ref] = pk
+        return found
+
+
+def _load_plan(path: Path) -> dict[str, tuple[str | None, str]]:
+    """AccountRefN → (domain, name) from a Salesforce CLI data plan's Account record files."""
+    try:
+        plan = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise parsing.FileRejected(f"Cannot read the data plan {path}: {exc}") from exc
+    prefix = Path(path).name.removesuffix("data-plan.json")
+    refs: dict[str, tuple[str | None, str]] = {}
+    for step in plan if isinstance(plan, list) else []:
+        if step.get("sobject") != "Account":
+            continue
+        for name in step.get("files", []):
+            # The plan names "Accounts.json"; copies are often saved with the plan's prefix.
+            candidates = [Path(path).parent / name, Path(path).parent / f"{prefix}{name}"]
+            file = next((c for c in candidates if c.exists()), None)
+            if file is None:
+                raise parsing.FileRejected(f"The data plan names {name}, which is not next to it.")
+            for record in json.loads(file.read_text(encoding="utf-8-sig")).get("records", []):
+                ref = record.get("attributes", {}).get("referenceId")
+                try:
+                    domain = rules.validate_domain(record.get("website") or record.get("Website"))
+                except ValueError:
+                    domain = None
+                if ref:
+                    refs[ref] = (domain, record.get("name") or record.get("Name") or "")
+    return refs
+
+
