@@ -81,6 +81,8 @@ class Role(models.TextChoices):
     TECHNICAL_EVALUATOR = "technical_evaluator", "Technical evaluator"
     END_USER = "end_user", "End user"
     BLOCKER = "blocker", "Blocker"
+    # Known to the account but in no buying-committee role we track: fills no required role.
+    OTHER = "other", "Other"
 
 
 class Seniority(models.TextChoices):
@@ -164,6 +166,35 @@ class Contact(models.Model):
     def __str__(self) -> str:
         full = f"{self.first_name} {self.last_name}".strip()
         return full or self.email or f"Contact {self.pk}"
+
+
+class PicklistSynonym(models.Model):
+    """A source's picklist value and ours: a CRM's contact role or opportunity stage, mapped.
+
+    Built-in synonyms (Salesforce's and HubSpot's standard values) live in accounts.picklists;
+    rows here add to them or override them, so an admin teaches the import a company's own labels.
+    """
+
+    class Field(models.TextChoices):
+        ROLE = "role", "Contact role"
+        STAGE = "stage", "Opportunity stage"
+
+    field = models.CharField(max_length=10, choices=Field.choices)
+    label = models.CharField(max_length=100, help_text="The value as the source writes it, e.g. 'Budget Holder'.")
+    # Matched ignoring case, spaces and punctuation (accounts.picklists.picklist_key).
+    key = models.CharField(max_length=100, editable=False)
+    value = models.CharField(
+        max_length=30,
+        help_text="Ours: a role (decision_maker, economic_buyer, champion, influencer, technical_evaluator, "
+                  "end_user, blocker, other) or, for a stage, won / lost / open.",
+    )
+
+    class Meta:
+        ordering = ["field", "label"]
+        constraints = [models.UniqueConstraint(fields=["field", "key"], name="picklist_synonym_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.get_field_display()}: {self.label} → {self.value}"
 
 
 class Channel(models.TextChoices):

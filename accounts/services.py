@@ -20,12 +20,15 @@ from accounts.models import (
     Contact,
     Opportunity,
     OpportunityType,
+    PicklistSynonym,
     Program,
     Role,
     Seniority,
     TouchpointKind,
     resolve_seniority,
 )
+from accounts.picklists import OUTCOMES as STAGE_OUTCOMES
+from accounts.picklists import Picklists, picklist_key
 from accounts.roles import SALES
 
 
@@ -78,6 +81,21 @@ _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 _SOURCE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,49}$")
 _MAX_INT = 2_147_483_647
+# The earliest date any record may carry. B2B marketing and sales data does not reach further back;
+# an earlier date is a parsing accident (0001-01-01 placeholders, two-digit years, a swapped format).
+EARLIEST_DATE = _dt.datetime(1990, 1, 1, tzinfo=_dt.UTC)
+# A touch has already happened; one day ahead covers every time zone's "today" and clock skew.
+TOUCH_FUTURE_SLACK = _dt.timedelta(days=1)
+
+
+def _too_early(value: _dt.date) -> str:
+    if isinstance(value, _dt.datetime):
+        try:
+            value = value.astimezone(_dt.UTC)
+        except OverflowError:  # year 1 with a positive offset: its own date says enough
+            pass
+        value = value.date()
+    return f"{value.isoformat()} is before {EARLIEST_DATE.date().isoformat()}; check the date format"
 
 
 def _choice(value: str, choices: type, field: str, problems: list[Problem]) -> str:
@@ -162,7 +180,15 @@ class _Checker:
         if not isinstance(value, _dt.datetime) or value.tzinfo is None:
             self.problems.append(Problem(field, "must be a date-time with a time zone"))
             return
-        self.out[field] = value.astimezone(_dt.UTC)
+        # Compared before converting: at the ends of the calendar an offset overflows astimezone().
+        if value < EARLIEST_DATE:
+            self.problems.append(Problem(field, _too_early(value)))
+        else:
+            try:
+                value = value.astimezone(_dt.UTC)
+            except OverflowError:  # 9999-12-31 with a negative offset
+                self.problems.append(Problem(field, "is after 9999-12-31 in UTC"))
+        self.out[field] = value
 
     def day(self, field: str) -> None:
         if self.has(field):
@@ -171,6 +197,8 @@ class _Checker:
                 value = value.date()
             if value is not None and not isinstance(value, _dt.date):
                 self.problems.append(Problem(field, f"{value!r} is not a date"))
+            elif value is not None and value < EARLIEST_DATE.date():
+                self.problems.append(Problem(field, _too_early(value)))
             self.out[field] = value
 
     def done(self) -> dict[str, Any]:
@@ -213,8 +241,13 @@ def account_clean(*, data: Mapping[str, Any], partial: bool = False) -> dict[str
     return c.done()
 
 
-def contact_clean(*, data: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
-    """Check and normalise a contact's own fields; `seniority_level` is set by the writers."""
+def contact_clean(*, data: Mapping[str, Any], partial: bool = False,
+                  picklists: Picklists | None = None) -> dict[str, Any]:
+    """Check and normalise a contact's own fields; `seniority_level` is set by the writers.
+
+    A role may be ours or a CRM picklist label (accounts.picklists); `picklists` is loaded once
+    per import, or here when not given.
+    """
     c = _Checker(data, partial=partial)
     if c.has("email"):
         email = normalise_email(data["email"])
@@ -229,10 +262,18 @@ def contact_clean(*, data: Mapping[str, Any], partial: bool = False) -> dict[str
     c.text("title", 255)
     c.text("department", 100)
     c.text("phone", 50)
-    for field, choices in (("role", Role), ("seniority", Seniority)):
-        if c.has(field):
-            value = str(data[field] or "").strip()
-            c.out[field] = _choice(value, choices, field, c.problems) if value else ""
+    if c.has("role"):
+        value = str(data["role"] or "").strip()
+        c.out["role"] = ""
+        if value:
+            picklists = picklists or Picklists.load()
+            role = picklists.role(value)
+            if role is None:
+                c.problems.append(Problem("role", f"{value!r} is not one of: {picklists.accepted_roles()}"))
+            c.out["role"] = role or value
+    if c.has("seniority"):
+        value = str(data["seniority"] or "").strip()
+        c.out["seniority"] = _choice(value, Seniority, "seniority", c.problems) if value else ""
     c.flag("opted_out")
     c.text("external_id", 100, null=True)
     if not partial and not c.out.get("email") and not c.out.get("external_id"):
@@ -267,21 +308,30 @@ def program_clean(*, data: Mapping[str, Any], partial: bool = False) -> dict[str
     return c.done()
 
 
-_WON = {"closedwon", "won", "closedwin", "win"}
-_LOST = {"closedlost", "lost", "closedlose", "closedlose", "closednotwon", "closeddead", "dead"}
+def stage_outcome(stage: str | None, picklists: Picklists | None = None) -> str:
+    """'won', 'lost' or 'open' from a stage name: Closed Won, Closed/Won, closedwon → won, and so on
+    (accounts.picklists, with the admin's stage synonyms)."""
+    return (picklists or Picklists.load()).stage_outcome(stage)
 
 
-def stage_outcome(stage: str | None) -> str:
-    """'won', 'lost' or 'open' from a stage name: Closed Won, Closed/Won, closedwon → won, and so on."""
-    key = re.sub(r"[^a-z]", "", (stage or "").lower())
-    if key in _WON:
-        return "won"
-    if key in _LOST:
-        return "lost"
-    return "open"
+def picklist_synonym_clean(*, data: Mapping[str, Any]) -> dict[str, Any]:
+    """A picklist synonym as the admin saves it: its match key, and a value its field accepts."""
+    kind = data.get("field")
+    label = str(data.get("label") or "").strip()
+    value = str(data.get("value") or "").strip().lower()
+    problems = []
+    if not picklist_key(label):
+        problems.append(Problem("label", "needs at least one letter or digit"))
+    allowed = Role.values if kind == PicklistSynonym.Field.ROLE else list(STAGE_OUTCOMES)
+    if value not in allowed:
+        problems.append(Problem("value", f"{value!r} is not one of: {', '.join(allowed)}"))
+    if problems:
+        raise InvalidRecord(problems)
+    return {"field": kind, "label": label, "key": picklist_key(label), "value": value}
 
 
-def opportunity_clean(*, data: Mapping[str, Any], partial: bool = False) -> dict[str, Any]:
+def opportunity_clean(*, data: Mapping[str, Any], partial: bool = False,
+                      picklists: Picklists | None = None) -> dict[str, Any]:
     """is_closed / is_won default from the stage name when the source leaves them out."""
     c = _Checker(data, partial=partial)
     c.text("name", 255, required=True)
@@ -299,7 +349,14 @@ def opportunity_clean(*, data: Mapping[str, Any], partial: bool = False) -> dict
         c.out["type"] = _choice(value, OpportunityType, "type", c.problems) if value else OpportunityType.NEW
     c.moment("created_at", required=True)
     c.moment("closed_at")
-    outcome = stage_outcome(c.out.get("stage"))
+    created, closed = c.out.get("created_at"), c.out.get("closed_at")
+    # A day of slack: close dates are days (Salesforce's CloseDate is midnight), so a deal created
+    # at 14:00 and closed the same day has closed_at a few hours before created_at.
+    if (created and closed and created - closed >= _dt.timedelta(days=1)
+            and not any(p.field in ("created_at", "closed_at") for p in c.problems)):
+        c.problems.append(Problem(
+            "closed_at", f"closed_at {closed.date().isoformat()} is before created_at {created.date().isoformat()}"))
+    outcome = stage_outcome(c.out.get("stage"), picklists) if "stage" in c.out else "open"
     if c.has("is_closed") and data["is_closed"] is not None:
         c.flag("is_closed")
     elif "stage" in c.out:
@@ -340,6 +397,12 @@ def touchpoint_clean(*, data: Mapping[str, Any]) -> dict[str, Any]:
         problems.append(Problem("occurred_at", "is required"))
     elif not isinstance(occurred_at, _dt.datetime) or occurred_at.tzinfo is None:
         problems.append(Problem("occurred_at", "must be a date-time with a time zone"))
+    # The range is checked before converting: at the ends of the calendar astimezone() overflows.
+    elif occurred_at < EARLIEST_DATE:
+        problems.append(Problem("occurred_at", _too_early(occurred_at)))
+    elif occurred_at > _dt.datetime.now(_dt.UTC) + TOUCH_FUTURE_SLACK:
+        problems.append(Problem("occurred_at", f"is more than a day in the future ({occurred_at.date().isoformat()}); "
+                                               "check the date format or time zone"))
     elif occurred_at.utcoffset():
         occurred_at = occurred_at.astimezone(_dt.UTC)
     minutes = data.get("minutes")
@@ -475,3 +538,75 @@ def opportunity_save(*, opportunity: Opportunity | None, data: Mapping[str, Any]
     _unique(Opportunity, opportunity, ("external_id",))
     opportunity.save()
     return opportunity
+
+
+# --- Target accounts -----------------------------------------------------------------------------
+# CRM exports carry no target flag: marketing ops marks a whole filtered set of accounts at once.
+
+from itertools import islice  # noqa: E402
+
+from django.db import transaction  # noqa: E402
+from django.db.models import QuerySet  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from accounts.models import Segment, Tier  # noqa: E402
+
+# Accounts read and memberships inserted per round trip when adding a large set to a segment.
+TARGET_BATCH = 5_000
+_SEGMENT_NAME_MAX = Segment._meta.get_field("name").max_length
+
+
+def _ids(accounts: QuerySet[Account]) -> QuerySet[Account]:
+    """The accounts' ids as a subquery, so the database selects them (never a Python list of 100,000)."""
+    return accounts.order_by().values("pk")
+
+
+def _segment_add(*, name: str, accounts: QuerySet[Account]) -> None:
+    """Put `accounts` in the segment `name`, creating it when missing; existing members stay once."""
+    segment, _ = Segment.objects.get_or_create(name=name)
+    membership = Segment.accounts.through
+    ids = accounts.order_by().values_list("pk", flat=True).iterator(chunk_size=TARGET_BATCH)
+    while batch := list(islice(ids, TARGET_BATCH)):
+        membership.objects.bulk_create(
+            [membership(segment_id=segment.pk, account_id=pk) for pk in batch], ignore_conflicts=True
+        )
+
+
+def account_targets_mark(*, accounts: QuerySet[Account], tier: int | None = None, segment: str | None = None) -> int:
+    """Make `accounts` target accounts; returns how many were not targets before.
+
+    `tier` (1, 2 or 3) is set on all of them, None leaves each one's stored tier alone; `segment`
+    names a segment (created when missing) they all join. One transaction; a fixed number of
+    queries, plus one batch of membership inserts per TARGET_BATCH accounts when a segment is given.
+    """
+    problems = []
+    if tier is not None and (isinstance(tier, bool) or tier not in Tier.values):
+        problems.append(Problem("tier", f"{tier!r} is not 1, 2 or 3"))
+    name = (segment or "").strip()
+    if len(name) > _SEGMENT_NAME_MAX:
+        problems.append(Problem("segment", f"is longer than {_SEGMENT_NAME_MAX} characters"))
+    if problems:
+        raise InvalidRecord(problems)
+    ids = _ids(accounts)
+    changes: dict[str, Any] = {"is_target": True, "updated_at": timezone.now()}  # update() skips auto_now
+    if tier is not None:
+        changes["tier"] = tier
+    with transaction.atomic():
+        # Counted and added to the segment before the UPDATE: `accounts` may filter on is_target
+        # or tier, and would select other accounts once those change. The UPDATE itself is one
+        # statement, so its subquery sees the accounts as they were.
+        newly = Account.objects.filter(pk__in=ids, is_target=False).count()
+        if name:
+            _segment_add(name=name, accounts=accounts)
+        Account.objects.filter(pk__in=ids).update(**changes)
+    return newly
+
+
+def account_targets_unmark(*, accounts: QuerySet[Account]) -> int:
+    """Undo a mark: `accounts` stop being target accounts; returns how many were targets.
+
+    Tiers and segment memberships stay as they are (a segment is edited or deleted in the admin).
+    """
+    return Account.objects.filter(pk__in=_ids(accounts), is_target=True).update(
+        is_target=False, updated_at=timezone.now()
+    )

@@ -1,8 +1,8 @@
 """Touchpoint writes for large volumes, shared by the CSV import and POST /api/v1/touchpoints/bulk.
 
 Rows go into a temporary staging table (COPY on PostgreSQL, batched executemany on SQLite);
-references (account external id, contact email / external id, program external id) are then
-checked and resolved with set-based SQL, and one INSERT … SELECT … ON CONFLICT (source,
+references (account external id, domain or name; contact email / external id; program
+external id) are then checked and resolved with set-based SQL, and one INSERT … SELECT … ON CONFLICT (source,
 external_id) DO UPDATE … WHERE something changed writes them. A touch that is already stored
 with the same values is left alone, so re-importing a file reports it as unchanged.
 
@@ -19,9 +19,13 @@ from typing import NamedTuple
 
 from django.db import connection
 
+from accounts import references
+
 STAGE = "imports_touchpoint_stage"
+# The reason given for an ambiguous account name; the caller replaces it with the candidates.
+AMBIGUOUS = "ambiguous account name"
 _COLUMNS = ("row_no", "source", "external_id", "kind", "occurred_at", "minutes", "score",
-            "account_ext", "contact_email", "contact_ext", "program_ext")
+            "account_ext", "contact_email", "contact_ext", "program_ext", "account_domain", "account_name")
 _BATCH = 5000
 
 
@@ -37,6 +41,9 @@ class StagedRow(NamedTuple):
     contact_email: str | None
     contact_ext: str | None
     program_ext: str | None
+    # When no account_ext is given: the account's normalised domain, else its name (case-insensitive).
+    account_domain: str | None = None
+    account_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,11 +53,27 @@ class StageProblem:
     reason: str
 
 
-# One check per reference; each is a WHERE clause over the staging row `s`.
+# No account id given: the account by domain, else by name (lower-cased; `an.n` > 1 is ambiguous).
+_BY_DOMAIN = "s.account_ext IS NULL AND s.account_domain IS NOT NULL"
+_BY_NAME = "s.account_ext IS NULL AND s.account_domain IS NULL AND s.account_name IS NOT NULL"
+_NO_ACCOUNT_GIVEN = "s.account_ext IS NULL AND s.account_domain IS NULL AND s.account_name IS NULL"
+_NAMES = (f"(SELECT lower(name) AS lname, min(id) AS id, count(*) AS n FROM accounts_account "
+          f"WHERE lower(name) IN (SELECT lower(account_name) FROM {STAGE}) GROUP BY lower(name))")
+
+# One check per reference; each is a WHERE clause over the staging row `s`, and a reason.
 _CHECKS: tuple[tuple[str, str, str], ...] = (
     ("account_external_id",
      "s.account_ext IS NOT NULL AND NOT EXISTS (SELECT 1 FROM accounts_account a WHERE a.external_id = s.account_ext)",
      "'unknown account ' || s.account_ext"),
+    ("account_domain",
+     f"{_BY_DOMAIN} AND NOT EXISTS (SELECT 1 FROM accounts_account a WHERE a.domain = s.account_domain)",
+     "'no account has the domain ' || s.account_domain"),
+    ("account_name",
+     f"{_BY_NAME} AND NOT EXISTS (SELECT 1 FROM accounts_account a WHERE lower(a.name) = lower(s.account_name))",
+     "'no account is named ' || s.account_name"),
+    ("account_name",
+     f"{_BY_NAME} AND (SELECT count(*) FROM accounts_account a WHERE lower(a.name) = lower(s.account_name)) > 1",
+     f"'{AMBIGUOUS} ' || s.account_name"),
     ("contact_email",
      "s.contact_email IS NOT NULL AND NOT EXISTS (SELECT 1 FROM accounts_contact c WHERE c.email = s.contact_email)",
      "'unknown contact ' || s.contact_email"),
@@ -62,7 +85,7 @@ _CHECKS: tuple[tuple[str, str, str], ...] = (
      "s.program_ext IS NOT NULL AND NOT EXISTS (SELECT 1 FROM accounts_program p WHERE p.external_id = s.program_ext)",
      "'unknown program ' || s.program_ext"),
     ("account_external_id",
-     "s.account_ext IS NULL AND NOT EXISTS (SELECT 1 FROM accounts_contact c WHERE c.account_id IS NOT NULL AND "
+     f"{_NO_ACCOUNT_GIVEN} AND NOT EXISTS (SELECT 1 FROM accounts_contact c WHERE c.account_id IS NOT NULL AND "
      "((s.contact_email IS NOT NULL AND c.email = s.contact_email) OR "
      "(s.contact_email IS NULL AND c.external_id = s.contact_ext))) AND ("
      "EXISTS (SELECT 1 FROM accounts_contact c WHERE c.email = s.contact_email) OR "
@@ -74,20 +97,28 @@ _CHECKS: tuple[tuple[str, str, str], ...] = (
 _JOINS = (
     f"FROM {STAGE} s "
     "LEFT JOIN accounts_account a ON a.external_id = s.account_ext "
+    f"LEFT JOIN accounts_account ad ON {_BY_DOMAIN} AND ad.domain = s.account_domain "
+    f"LEFT JOIN {_NAMES} an ON {_BY_NAME} AND an.lname = lower(s.account_name) "
     "LEFT JOIN accounts_contact ce ON ce.email = s.contact_email "
     "LEFT JOIN accounts_contact cx ON s.contact_email IS NULL AND cx.external_id = s.contact_ext "
     "LEFT JOIN accounts_program p ON p.external_id = s.program_ext "
 )
-# The _CHECKS in one scan (external ids and emails are unique, so the joins never multiply rows).
+# The _CHECKS in one scan (external ids, domains and emails are unique and names are grouped, so
+# the joins never multiply rows).
 _COUNT_PROBLEMS = (
     "SELECT "
     "count(*) FILTER (WHERE s.account_ext IS NOT NULL AND a.id IS NULL), "
+    f"count(*) FILTER (WHERE {_BY_DOMAIN} AND ad.id IS NULL), "
+    f"count(*) FILTER (WHERE {_BY_NAME} AND an.id IS NULL), "
+    f"count(*) FILTER (WHERE {_BY_NAME} AND an.n > 1), "
     "count(*) FILTER (WHERE s.contact_email IS NOT NULL AND ce.id IS NULL), "
     "count(*) FILTER (WHERE s.contact_ext IS NOT NULL AND s.contact_email IS NULL AND cx.id IS NULL), "
     "count(*) FILTER (WHERE s.program_ext IS NOT NULL AND p.id IS NULL), "
-    "count(*) FILTER (WHERE s.account_ext IS NULL AND COALESCE(ce.id, cx.id) IS NOT NULL "
+    f"count(*) FILTER (WHERE {_NO_ACCOUNT_GIVEN} AND COALESCE(ce.id, cx.id) IS NOT NULL "
     "AND COALESCE(ce.account_id, cx.account_id) IS NULL) " + _JOINS
 )
+# The account a staged row names, in order: its id, its domain, its (unambiguous) name, its contact's.
+_ACCOUNT = "COALESCE(a.id, ad.id, CASE WHEN an.n = 1 THEN an.id END, ce.account_id, cx.account_id)"
 
 
 class TouchpointStage:
@@ -106,7 +137,8 @@ class TouchpointStage:
             cur.execute(
                 f"CREATE TEMPORARY TABLE {STAGE} (row_no bigint, source varchar(50), external_id varchar(150), "
                 f"kind varchar(30), occurred_at {ts}, minutes decimal(8, 2), score integer, account_ext varchar(100), "
-                f"contact_email varchar(254), contact_ext varchar(100), program_ext varchar(100)){on_commit}"
+                f"contact_email varchar(254), contact_ext varchar(100), program_ext varchar(100), "
+                f"account_domain varchar(255), account_name varchar(255)){on_commit}"
             )
 
     def add(self, rows: Iterable[StagedRow]) -> None:
@@ -134,8 +166,9 @@ class TouchpointStage:
         self.count += len(self._pending)
         self._pending.clear()
 
-    def problems(self, *, limit: int) -> tuple[list[StageProblem], int, int]:
-        """Duplicate keys and unknown references: (first `limit` problems by row, problem count, rows affected)."""
+    def problems(self, *, limit: int | None) -> tuple[list[StageProblem], int, int]:
+        """Duplicate keys and unknown references: (first `limit` problems by row, or all with None;
+        problem count; rows affected)."""
         self.flush()
         with connection.cursor() as cur:
             if self.vendor == "postgresql":
@@ -154,20 +187,30 @@ class TouchpointStage:
             found += [StageProblem(r, "external_id", f"duplicate (source, external_id): already in row {first}")
                       for r, first in dup_rows[:limit]]
             # Details only for the checks that found something (usually none: one scan in all).
+            cap = "" if limit is None else f" LIMIT {int(limit)}"
             for (field, where, reason), n in zip(_CHECKS, counts, strict=True):
                 if n:
                     total += n
-                    cur.execute(f"SELECT s.row_no, {reason} FROM {STAGE} s WHERE {where} ORDER BY s.row_no LIMIT %s",
-                                [limit])
+                    cur.execute(f"SELECT s.row_no, {reason} FROM {STAGE} s WHERE {where} ORDER BY s.row_no{cap}")
                     found += [StageProblem(r, field, text) for r, text in cur.fetchall()]
             rows_affected = len({r for r, _ in dup_rows})
             if total > len(dup_rows):
                 where_any = " OR ".join(f"({w})" for _, w, _ in _CHECKS)
-                dup_clause = (f"s.row_no IN ({', '.join(str(r) for r, _ in dup_rows)})" if dup_rows else "FALSE")
+                dup_clause = (f"s.row_no IN ({', '.join(str(r) for r, _ in dup_rows)})" if dup_rows else "1 = 0")
                 cur.execute(f"SELECT count(*) FROM {STAGE} s WHERE ({where_any}) AND NOT ({dup_clause})")
                 rows_affected += cur.fetchone()[0]
+        found = _with_candidates(found)
         found.sort(key=lambda p: p.row_no)
         return found[:limit], total, rows_affected
+
+    def discard(self, rows: set[int]) -> None:
+        """Drop these staged rows (rejected ones, when the import skips bad rows)."""
+        ordered = sorted(rows)
+        with connection.cursor() as cur:
+            for start in range(0, len(ordered), _BATCH):
+                chunk = ordered[start:start + _BATCH]
+                cur.execute(f"DELETE FROM {STAGE} WHERE row_no IN ({', '.join(['%s'] * len(chunk))})", chunk)
+        self.count -= len(ordered)
 
     def upsert(self) -> tuple[int, int, int]:
         """Write the staged rows: (created, updated, unchanged).
@@ -177,7 +220,7 @@ class TouchpointStage:
         """
         self.flush()
         columns = ("account_id", "contact_id", "program_id", "kind", "occurred_at", "minutes", "score")
-        resolved = ("COALESCE(a.id, ce.account_id, cx.account_id)", "COALESCE(ce.id, cx.id)", "p.id", "s.kind",
+        resolved = (_ACCOUNT, "COALESCE(ce.id, cx.id)", "p.id", "s.kind",
                     "s.occurred_at", "s.minutes", "s.score")
         differs = " OR ".join(f"t.{c} IS DISTINCT FROM {v}" for c, v in zip(columns, resolved, strict=True))
         changed = " OR ".join(f"t.{c} IS DISTINCT FROM excluded.{c}" for c in columns)
@@ -212,3 +255,18 @@ class TouchpointStage:
                 written = cur.rowcount
         updated = written - created
         return created, updated, self.count - written
+
+
+def _with_candidates(found: list[StageProblem]) -> list[StageProblem]:
+    """An ambiguous account name's problem lists the accounts it could mean (one query for all)."""
+    prefix = f"{AMBIGUOUS} "
+    names = {p.reason.removeprefix(prefix).lower() for p in found if p.reason.startswith(prefix)}
+    if not names:
+        return found
+    resolved = references.resolve(("name", n) for n in names)
+    return [
+        StageProblem(p.row_no, p.field, references.ambiguous_reason(
+            p.reason.removeprefix(prefix), resolved.ambiguous.get(("name", p.reason.removeprefix(prefix).lower()), [])))
+        if p.reason.startswith(prefix) else p
+        for p in found
+    ]

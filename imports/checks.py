@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from accounts import references
 from accounts.models import Account, Contact, Segment
 
 if TYPE_CHECKING:
     from imports.services import ImportRun
 
-
-# --- pass 1 checks that need the database or the whole file --------------------------------------
 
 class _Checks:
     """Duplicate keys inside the file and conflicts with stored rows, batch by batch."""
@@ -18,7 +17,6 @@ class _Checks:
     def __init__(self, job: ImportRun) -> None:
         self.job = job
         self.seen: dict[tuple[str, str], int] = {}
-        self.rows_with_errors = 0
 
     def duplicate(self, line: int, key: tuple[str, str]) -> int | None:
         first = self.seen.get(key)
@@ -27,9 +25,7 @@ class _Checks:
         return first
 
     def check(self, batch: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, str, str]]:
-        errors = self.batch_errors(batch)
-        self.rows_with_errors += len({line for line, _, _ in errors})
-        return errors
+        return self.batch_errors(batch)
 
     def batch_errors(self, batch: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, str, str]]:
         raise NotImplementedError
@@ -44,11 +40,20 @@ class _Checks:
                     errors.append((line, name, f"duplicate {name} {value!r}: already in row {first}"))
         return errors
 
-    def account_refs(self, batch: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, str, str]]:
-        refs = {r["account_ref"] for _, r in batch if r.get("account_ref")}
-        found = self.job.refs.accounts_for(refs)
-        return [(line, "account_external_id", f"unknown account {r['account_ref']}")
-                for line, r in batch if r.get("account_ref") and r["account_ref"] not in found]
+    def account_refs(self, batch: list[tuple[int, dict[str, Any]]], *,
+                     unknown_names_ok: bool = False) -> list[tuple[int, str, str]]:
+        """Rows whose account key finds no account, or an ambiguous name. With `unknown_names_ok`
+        (contacts) a name that matches no account is not an error: the email's domain is tried."""
+        resolved = self.job.refs.resolve({r["account_key"] for _, r in batch if r.get("account_key")})
+        errors = []
+        for line, r in batch:
+            key = r.get("account_key")
+            if key is None or key in resolved.ids:
+                continue
+            if unknown_names_ok and key[0] == "name" and key not in resolved.ambiguous:
+                continue
+            errors.append((line, r["account_field"], resolved.reason(key)))
+        return errors
 
 
 class _AccountChecks(_Checks):
@@ -62,6 +67,7 @@ class _AccountChecks(_Checks):
     def batch_errors(self, batch):
         errors = []
         lenient = self.job.preset != "native"
+        name_keyed = []
         for line, r in batch:
             fields = r["fields"]
             errors += self.keys(line, fields, ("external_id",) if lenient else ("external_id", "domain"))
@@ -69,9 +75,11 @@ class _AccountChecks(_Checks):
                 first = self.duplicate(line, ("domain", fields["domain"]))
                 if first is not None:
                     self.drop(line, f"website {fields['domain']} is also row {first}'s")
-            if lenient and not fields.get("external_id") and not fields.get("domain"):
-                # Report exports repeat the account on every contact line: identical repeats are skipped.
+            if not fields.get("external_id") and not fields.get("domain"):
+                # Keyed by its name. Report exports repeat the account on every contact line:
+                # identical repeats are skipped.
                 key = ("name", fields["name"].lower())
+                name_keyed.append((line, key))
                 first = self.duplicate(line, key)
                 if first is None:
                     self.by_name[key] = fields
@@ -81,6 +89,9 @@ class _AccountChecks(_Checks):
                 else:
                     errors.append((line, "name", f"duplicate name {fields['name']!r} with other values: "
                                                  f"already in row {first}"))
+        ambiguous = self.job.refs.resolve({key for _, key in name_keyed}).ambiguous
+        errors += [(line, "name", references.ambiguous_reason(key[1], ambiguous[key]))
+                   for line, key in name_keyed if key in ambiguous]
         conflicts = stored_conflicts(Account, batch, "domain")
         if lenient:
             for line, _, reason in conflicts:
@@ -98,7 +109,7 @@ class _ContactChecks(_Checks):
         errors = []
         for line, r in batch:
             errors += self.keys(line, r["fields"], ("external_id", "email"))
-        errors += self.account_refs(batch)
+        errors += self.account_refs(batch, unknown_names_ok=True)
         errors += stored_conflicts(Contact, batch, "email")
         return errors
 
@@ -140,9 +151,20 @@ def stored_conflicts(model: type, batch: list[tuple[int, dict[str, Any]]], uniqu
     return errors
 
 
+class _TargetChecks(_Checks):
+    """Ambiguous names are errors; accounts not found are reported, not errors (a target list often
+    names companies the CRM does not hold yet)."""
+
+    def batch_errors(self, batch):
+        resolved = self.job.refs.resolve({r["account_key"] for _, r in batch})
+        self.job.resolved_targets.update(resolved.ids)
+        return [(line, r["account_key"][0], resolved.reason(r["account_key"]))
+                for line, r in batch if r["account_key"] in resolved.ambiguous]
+
+
 BATCH_CHECKS: dict[str, type[_Checks]] = {
     "accounts": _AccountChecks, "contacts": _ContactChecks, "programs": _ProgramChecks,
-    "opportunities": _OpportunityChecks,
+    "opportunities": _OpportunityChecks, "targets": _TargetChecks,
 }
 
 

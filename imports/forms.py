@@ -1,14 +1,21 @@
+from collections.abc import Mapping
+from typing import Any
+
 from django import forms
 
 from imports import presets
+from imports.mapping import UserMapping
 
 PRESET_CHOICES = [("auto", "Detect from the columns")] + [
     ("native", "Native (docs/import.md)"), ("salesforce", "Salesforce"), ("hubspot", "HubSpot"), ("marketo", "Marketo")
 ]
 
 
+KIND_CHOICES = [(k, "Target list (mark accounts as targets)" if k == "targets" else k.title()) for k in presets.KINDS]
+
+
 class UploadForm(forms.Form):
-    kind = forms.ChoiceField(choices=[(k, k.title()) for k in presets.KINDS])
+    kind = forms.ChoiceField(choices=KIND_CHOICES)
     preset = forms.ChoiceField(choices=PRESET_CHOICES, initial="auto")
     timezone = forms.CharField(initial="UTC", max_length=64,
                                help_text="Zone of dates that carry no offset, e.g. Europe/Berlin.")
@@ -24,3 +31,24 @@ class UploadForm(forms.Form):
         except FileRejected as exc:
             raise forms.ValidationError(str(exc)) from exc
         return value
+
+
+def mapping_fields(kind: str, preset: str) -> list[str]:
+    """The fields the mapping step offers: ours, then what the preset reads (activity types…)."""
+    extra = [] if preset in ("auto", "native") else [f for f in presets.ALIASES[preset][kind] if f not in presets.NATIVE[kind]]
+    return [*presets.NATIVE[kind], *extra]
+
+
+def mapping_from_post(data: Mapping[str, str], fields: list[str]) -> UserMapping:
+    """The mapping step's form: `map__F` (a column, blank for none), `set__F`, `multiply__F`.
+
+    Every field is mapped explicitly, so a blank choice drops whatever the preset guessed."""
+    raw: dict[str, dict[str, Any]] = {"map": {}, "set": {}, "multiply": {}}
+    for name in fields:
+        column = data.get(f"map__{name}", "").strip()
+        raw["map"][name] = [column] if column else []
+        if data.get(f"set__{name}", "").strip():
+            raw["set"][name] = data[f"set__{name}"].strip()
+        if data.get(f"multiply__{name}", "").strip():
+            raw["multiply"][name] = data[f"multiply__{name}"].strip()
+    return UserMapping.from_json(raw, origin="The mapping")

@@ -8,7 +8,11 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from imports import mapping as user_mapping
+from imports.mapping import UserMapping
 from imports.models import ImportJob
+from imports.parsing import FileRejected
+from imports.profiles import file_header, profile_save
 from imports.tasks import run_import
 
 
@@ -27,3 +31,25 @@ def import_job_start(*, job: ImportJob) -> None:
         status=ImportJob.Status.PENDING)
     if updated:
         transaction.on_commit(lambda: run_import.delay(job.pk))
+
+
+def import_job_configure(*, job: ImportJob, mapping: UserMapping | None, on_error: str, profile_name: str,
+                         user: User) -> None:
+    """The mapping step's choices: checked against the file, kept on the job, saved as a profile."""
+    if on_error not in ("fail", "skip"):
+        raise FileRejected(f"Unknown choice on errors {on_error!r}: fail or skip.")
+    path = Path(job.file.path)
+    header = file_header(path, job.encoding or None)
+    profile = None
+    if mapping is not None:
+        chosen = user_mapping.choose(header, job.kind, job.preset, mapping)
+        if chosen.missing:
+            wanted = "; ".join(" or ".join(group) for group in chosen.missing)
+            raise FileRejected(f"Choose a column (or a constant) for: {wanted}.")
+        if profile_name:
+            profile = profile_save(name=profile_name, kind=job.kind, preset=job.preset, header=header,
+                                   mapping=mapping, user=user)
+    job.mapping = mapping.to_json() if mapping is not None else {}
+    job.on_error = on_error
+    job.profile = profile
+    job.save(update_fields=["mapping", "on_error", "profile"])

@@ -7,6 +7,36 @@ from django.core.cache import cache
 from django.db import models
 
 
+def header_signature(header: list[str]) -> str:
+    """A header as a profile remembers it: names lower-cased and trimmed, in order."""
+    return "\x1f".join(h.strip().lower() for h in header)
+
+
+class ImportProfile(models.Model):
+    """A saved column mapping (imports.mapping.UserMapping as JSON) for one kind and one header.
+
+    Chosen by itself when a file of the same kind arrives with the same header; picked by name
+    from the command line (`import_csv … --profile NAME`).
+    """
+
+    name = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=20)
+    preset = models.CharField(max_length=20, default="auto")
+    header = models.JSONField(default=list, help_text="The column names of the file it was made for.")
+    signature = models.TextField(editable=False)
+    mapping = models.JSONField(default=dict, help_text='{"map": {...}, "set": {...}, "multiply": {...}}')
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["kind", "signature"], name="import_profile_kind_header")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ImportJob(models.Model):
     class Status(models.TextChoices):
         UPLOADED = "uploaded", "Uploaded (preview)"
@@ -20,6 +50,12 @@ class ImportJob(models.Model):
     preset = models.CharField(max_length=20, default="auto")
     dry_run = models.BooleanField(default=False)
     timezone = models.CharField(max_length=64, default="UTC")
+    encoding = models.CharField(max_length=40, blank=True, help_text="Picked by the user; blank: detected")
+    # The mapping step's choices (imports.mapping.UserMapping JSON) and the profile they were saved as.
+    mapping = models.JSONField(default=dict, blank=True)
+    profile = models.ForeignKey(ImportProfile, null=True, blank=True, on_delete=models.SET_NULL)
+    on_error = models.CharField(max_length=10, default="fail", help_text="fail: all or nothing; skip: keep valid rows")
+    rejected_file = models.FileField(upload_to="imports/rejected/%Y/%m/%d/", blank=True)
     # Relative to MEDIA_ROOT; the worker streams it from disk.
     file = models.FileField(upload_to="imports/%Y/%m/%d/")
     original_name = models.CharField(max_length=255)

@@ -14,10 +14,11 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from accounts.models import DEFAULT_SUCCESS_KINDS, Channel, TouchpointKind
 
-KINDS = ("accounts", "contacts", "programs", "opportunities", "touchpoints")
+KINDS = ("accounts", "contacts", "programs", "opportunities", "touchpoints", "targets")
 PRESETS = ("native", "salesforce", "hubspot", "marketo")
 
 # Objects whose prefix ("Contact: Email") marks a column as the kind's own.
@@ -27,28 +28,38 @@ KIND_OBJECTS = {
     "programs": {"campaign", "program"},
     "opportunities": {"opportunity", "deal"},
     "touchpoints": {"activity", "task", "event", "campaignmember"},
+    "targets": {"account", "company"},
 }
+
+# How a row names its account: by CRM id, by domain, or by name (exact, case-insensitive).
+ACCOUNT_REFS = ("account_external_id", "account_domain", "account_name")
 
 NATIVE: dict[str, tuple[str, ...]] = {
     "accounts": ("external_id", "name", "domain", "industry", "employees", "annual_revenue", "country", "owner_email",
                  "tier", "is_target", "segments"),
-    "contacts": ("external_id", "account_external_id", "email", "first_name", "last_name", "title", "role",
+    "contacts": ("external_id", *ACCOUNT_REFS, "email", "first_name", "last_name", "title", "role",
                  "department", "seniority", "phone", "opted_out"),
     "programs": ("external_id", "name", "channel", "start_date", "end_date", "cost", "segment", "success_kinds"),
-    "opportunities": ("external_id", "account_external_id", "name", "amount", "currency", "stage", "type",
-                      "created_at", "closed_at", "is_closed", "is_won"),
+    # close_date: a CRM's close date, expected while the deal is open; it becomes closed_at once closed.
+    "opportunities": ("external_id", *ACCOUNT_REFS, "name", "amount", "currency", "stage", "type",
+                      "created_at", "closed_at", "close_date", "is_closed", "is_won"),
     # contact_external_id is our addition: activity exports name the person by CRM id, not email.
-    "touchpoints": ("external_id", "source", "kind", "occurred_at", "account_external_id", "contact_email",
+    "touchpoints": ("external_id", "source", "kind", "occurred_at", *ACCOUNT_REFS, "contact_email",
                     "contact_external_id", "program_external_id", "minutes", "score"),
+    # A target list: which accounts (any one of the three keys), and optionally their tier and a segment.
+    "targets": ("external_id", "domain", "name", "tier", "segment"),
 }
 
 # Column sets a file must have, per kind: each entry is a group of fields of which one must be mapped.
+# Accounts without an external id or a domain are keyed by their name.
 REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
-    "accounts": (("name",), ("external_id", "domain")),
+    "accounts": (("name",),),
     "contacts": (("email", "external_id"),),
     "programs": (("name",), ("channel",)),
-    "opportunities": (("external_id",), ("account_external_id",), ("name",), ("created_at",)),
-    "touchpoints": (("external_id",), ("occurred_at",), ("account_external_id", "contact_email", "contact_external_id")),
+    # An opportunity without a name column is named by its external id.
+    "opportunities": (("external_id",), ACCOUNT_REFS, ("created_at",)),
+    "touchpoints": (("external_id",), ("occurred_at",), (*ACCOUNT_REFS, "contact_email", "contact_external_id")),
+    "targets": (("external_id", "domain", "name"),),
 }
 
 # Presets fill in a touchpoint's source (the preset's name) and kind (from activity types); native files say them.
@@ -238,12 +249,24 @@ def _native(kind: str) -> dict[str, list[str]]:
     return {name: [name] for name in NATIVE[kind]}
 
 
+# Target lists are short hand-made files: any of these spellings, whatever the preset.
+_TARGETS = {
+    "external_id": ["external_id", "Id", "Account ID", "AccountId", "Record ID", "Company ID", "CRM ID"],
+    "domain": ["domain", "Website", "Company Domain Name", "Web site", "URL"],
+    "name": ["name", "Account", "Account Name", "Company", "Company name", "Organisation", "Organization"],
+    "tier": ["tier", "Account Tier", "ICP Tier", "Priority"],
+    "segment": ["segment", "Segment", "List", "Campaign"],
+}
+for _preset in (_SF, _HUBSPOT, _MARKETO):
+    _preset["targets"] = _TARGETS
+
 ALIASES: dict[str, dict[str, dict[str, list[str]]]] = {
     "native": {kind: _native(kind) for kind in KINDS},
     "salesforce": _SF,
     "hubspot": _HUBSPOT,
     "marketo": _MARKETO,
 }
+ALIASES["native"]["targets"] = _TARGETS
 # Sync tools (Fivetran, Airbyte) land the same objects with snake_case API names: "annual_revenue",
 # "number_of_employees", "stage_name", "is_won". Header matching ignores underscores, so most map
 # already; these are the ones whose spelling differs.
@@ -276,6 +299,9 @@ class ColumnMapping:
     columns: dict[str, list[int]]
     header: list[str]
     missing: list[tuple[str, ...]] = field(default_factory=list)
+    # From a user mapping (imports.mapping): field → constant text, field → multiplier.
+    constants: dict[str, str] = field(default_factory=dict)
+    multipliers: dict[str, Decimal] = field(default_factory=dict)
 
     @property
     def mapped_headers(self) -> dict[str, list[str]]:
@@ -306,19 +332,33 @@ def map_columns(header: list[str], kind: str, preset: str) -> ColumnMapping:
         if found:
             columns[name] = found
             taken.update(found)
-    required = REQUIRED[kind] + (_NATIVE_TOUCHPOINT_REQUIRED if (preset, kind) == ("native", "touchpoints") else ())
-    if kind == "accounts" and preset != "native":
-        # CRM files without Id or website (sObject trees, reports) are matched on the account name.
-        required = (("name",),)
-    missing = [group for group in required if not any(f in columns for f in group)]
-    return ColumnMapping(preset=preset, columns=columns, header=header, missing=missing)
+    mapping = ColumnMapping(preset=preset, columns=columns, header=header)
+    mapping.missing = missing_fields(mapping, kind)
+    return mapping
+
+
+def missing_fields(mapping: ColumnMapping, kind: str) -> list[tuple[str, ...]]:
+    """The required groups that neither a column nor a constant fills."""
+    required = REQUIRED[kind]
+    if (mapping.preset, kind) == ("native", "touchpoints"):
+        required += _NATIVE_TOUCHPOINT_REQUIRED
+    given = set(mapping.columns) | set(mapping.constants)
+    return [group for group in required if not given & set(group)]
+
+
+def mappable_fields(kind: str) -> set[str]:
+    """Every field a column can feed for `kind`: ours, plus the fields the presets read (activity types…)."""
+    return {*NATIVE[kind], *(name for preset in PRESETS for name in ALIASES[preset][kind])}
 
 
 def choose_mapping(header: list[str], kind: str, preset: str) -> ColumnMapping:
     """The preset asked for, or with preset 'auto' the one that maps the required columns and most others."""
     if preset != "auto":
         return map_columns(header, kind, preset)
-    candidates = [map_columns(header, kind, p) for p in PRESETS]
+    return best_of([map_columns(header, kind, p) for p in PRESETS])
+
+
+def best_of(candidates: list[ColumnMapping]) -> ColumnMapping:
     return max(candidates, key=lambda m: (not m.missing, len(m.columns), m.preset == "native"))
 
 

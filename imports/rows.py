@@ -12,7 +12,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from accounts import services as rules
+from accounts import references
 from accounts.models import Account
+from accounts.references import AccountKey
 from imports import parsing, presets
 
 if TYPE_CHECKING:
@@ -48,20 +50,21 @@ class EmailCache:
 # --- row parsers: CSV text → typed values → accounts.services.*_clean ---------------------------
 
 def _typed(job: ImportRun, raw: dict[str, str], spec: dict[str, Callable[[str], Any]]) -> tuple[dict[str, Any], list]:
+    """Each field of `spec` that the row has, converted (numbers times the user's multiplier)."""
     data: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
     for name, convert in spec.items():
         if name in raw:
             try:
-                data[name] = convert(raw[name])
+                data[name] = job.scaled(name, convert(raw[name]))
             except ValueError as exc:
                 problems.append((name, str(exc)))
     return data, problems
 
 
-def _clean(fn: Callable[..., dict[str, Any]], data: dict[str, Any], problems: list) -> dict[str, Any]:
+def _clean(fn: Callable[..., dict[str, Any]], data: dict[str, Any], problems: list, **options: Any) -> dict[str, Any]:
     try:
-        clean = fn(data=data)
+        clean = fn(data=data, **options)
     except rules.InvalidRecord as exc:
         problems += [(p.field, p.reason) for p in exc.problems if p.field not in {f for f, _ in problems}]
         raise RowProblems(problems) from exc
@@ -82,13 +85,28 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(";") if part.strip()]
 
 
+def _employees(value: str) -> Decimal | None:
+    # A number first, so that a multiplier applies; whole once multiplied (_parse_account).
+    try:
+        return parsing.parse_amount(value)[0]
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a whole number") from exc
+
+
 def _parse_account(job: ImportRun, raw: dict[str, str]) -> dict[str, Any]:
     data, problems = _typed(job, raw, {
-        "external_id": _text, "name": _text, "domain": _text, "industry": _text, "employees": parsing.parse_int,
+        "external_id": _text, "name": _text, "domain": _text, "industry": _text, "employees": _employees,
         "annual_revenue": _amount, "country": _text, "tier": _text, "is_target": parsing.parse_bool,
     })
     if data.get("is_target") is None:
         data.pop("is_target", None)
+    employees = data.get("employees")
+    if employees is not None:
+        if employees == employees.to_integral_value():
+            data["employees"] = int(employees)
+        else:
+            problems.append(("employees", f"{raw['employees']!r} is not a whole number"))
+            del data["employees"]
     if job.preset != "native" and data.get("domain"):
         # A CRM's Website is free text; when it is no usable domain the account is kept without one
         # (reported as a warning) rather than rejecting the file. A native `domain` column must be right.
@@ -100,8 +118,6 @@ def _parse_account(job: ImportRun, raw: dict[str, str]) -> dict[str, Any]:
         if job.line in job.dropped_domains:
             data["domain"] = None
     clean = _clean(rules.account_clean, data, problems)
-    if not clean.get("external_id") and not clean.get("domain") and job.preset == "native":
-        raise RowProblems([("external_id", "an account needs an external_id or a domain to be matched on re-import")])
     owner = rules.normalise_email(raw.get("owner_email"))
     if owner is not None:
         try:
@@ -112,8 +128,10 @@ def _parse_account(job: ImportRun, raw: dict[str, str]) -> dict[str, Any]:
             "segments": _split(raw.get("segments", ""))}
 
 
-def _account_ref(job: ImportRun, raw: dict[str, str], kind: str) -> str:
-    """The row's account id; a Salesforce CLI `@AccountRefN` needs the data plan to mean anything."""
+def _account_of(job: ImportRun, raw: dict[str, str], kind: str) -> tuple[AccountKey | None, str]:
+    """How the row names its account — (key, field), the first of id, domain, name it gives —
+    or (None, the first account field the file maps). A Salesforce CLI `@AccountRefN` needs the
+    data plan to mean anything."""
     account_ref = raw.get("account_external_id", "").strip()
     if account_ref.startswith("@") and job.refs.plan is None:
         raise parsing.FileRejected(
@@ -122,7 +140,15 @@ def _account_ref(job: ImportRun, raw: dict[str, str], kind: str) -> str:
             "--data-plan PATH/TO/…-data-plan.json (the plan's Account records resolve @AccountRefN to the N-th "
             f"account), or export the {kind} with their Account Id."
         )
-    return account_ref
+    try:
+        domain = rules.validate_domain(raw.get("account_domain"))
+    except ValueError as exc:
+        raise RowProblems([("account_domain", str(exc))]) from exc
+    key = references.account_key(external_id=account_ref, domain=domain, name=raw.get("account_name", "").strip())
+    if key is None:
+        return None, next((f for f in presets.ACCOUNT_REFS if f in raw), "account_external_id")
+    field = {"external_id": "account_external_id", "domain": "account_domain", "name": "account_name"}[key[0]]
+    return key, field
 
 
 def _parse_contact(job: ImportRun, raw: dict[str, str]) -> dict[str, Any]:
@@ -134,9 +160,9 @@ def _parse_contact(job: ImportRun, raw: dict[str, str]) -> dict[str, Any]:
         data.pop("opted_out", None)
     if not any(data.get(f) for f in ("email", "external_id", "first_name", "last_name")):
         raise presets.Skip("line without a contact (a report's account-only line)")
-    clean = _clean(rules.contact_clean, data, problems)
-    account_ref = _account_ref(job, raw, "contacts")
-    return {"fields": clean, "account_ref": account_ref, "account_name": raw.get("account_name", "").strip()}
+    clean = _clean(rules.contact_clean, data, problems, picklists=job.picklists)
+    key, field = _account_of(job, raw, "contacts")
+    return {"fields": clean, "account_key": key, "account_field": field}
 
 
 def _parse_program(job: ImportRun, raw: dict[str, str]) -> dict[str, Any]:
@@ -176,34 +202,71 @@ def _parse_opportunity(job: ImportRun, raw: dict[str, str]) -> dict[str, Any]:
             close = None
         closed = data.get("is_closed")
         if closed is None:
-            closed = rules.stage_outcome(data.get("stage")) != "open"
+            closed = job.picklists.stage_outcome(data.get("stage")) != "open"
         data["closed_at"] = close if closed else None
-    clean = _clean(rules.opportunity_clean, data, problems)
-    account_ref = _account_ref(job, raw, "opportunities")
-    if not account_ref:
-        raise RowProblems([("account_external_id", "is required")])
-    return {"fields": clean, "account_ref": account_ref}
+    if not data.get("name") and data.get("external_id"):
+        data["name"] = data["external_id"]  # a CRM export without deal names: named by its id
+    key, field = None, "account_external_id"
+    try:
+        key, field = _account_of(job, raw, "opportunities")
+        if key is None:
+            problems.insert(0, (field, "is required: an opportunity names its account by account_external_id, "
+                                       "account_domain or account_name"))
+    except RowProblems as exc:
+        problems[:0] = exc.problems
+    clean = _clean(rules.opportunity_clean, data, problems, picklists=job.picklists)
+    return {"fields": clean, "account_key": key, "account_field": field}
+
+
+def _parse_target(job: ImportRun, raw: dict[str, str]) -> dict[str, Any]:
+    """A target-list row: which account (id, domain or name), and optionally its tier and a segment."""
+    problems = []
+    tier = None
+    if raw.get("tier", "").strip():
+        try:
+            tier = rules.account_clean(data={"tier": raw["tier"]}, partial=True)["tier"]
+        except rules.InvalidRecord as exc:
+            problems += [(p.field, p.reason) for p in exc.problems]
+    try:
+        domain = rules.validate_domain(raw.get("domain"))
+    except ValueError as exc:
+        problems.append(("domain", str(exc)))
+        domain = None
+    key = references.account_key(external_id=raw.get("external_id", "").strip(), domain=domain,
+                                 name=raw.get("name", "").strip())
+    if key is None and not problems:
+        problems.append((next((f for f in ("external_id", "domain", "name") if f in raw), "name"),
+                         "is blank: a target row names its account by external_id, domain or name"))
+    if problems:
+        raise RowProblems(problems)
+    return {"account_key": key, "tier": tier, "segment": raw.get("segment", "").strip(),
+            "label": raw.get("name") or raw.get("domain") or raw.get("external_id")}
 
 
 PARSERS: dict[str, Callable[[ImportRun, dict[str, str]], dict[str, Any]]] = {
     "accounts": _parse_account, "contacts": _parse_contact, "programs": _parse_program,
-    "opportunities": _parse_opportunity,
+    "opportunities": _parse_opportunity, "targets": _parse_target,
 }
 
 
 # --- references: accounts by external id, data-plan refs, name, email domain ---------------------
 
 class References:
+    """Accounts by the keys rows give (accounts.references), plus a data plan's @AccountRefN."""
+
     def __init__(self, *, data_plan: Path | None) -> None:
         self.plan = _load_plan(data_plan) if data_plan else None
 
-    def accounts_for(self, refs: set[str]) -> dict[str, int]:
-        """account reference (external id or @AccountRefN) → account id, for those that exist."""
+    def resolve(self, keys: set[AccountKey]) -> references.Resolved:
+        planned = {value for how, value in keys if how == "external_id" and value.startswith("@")}
+        resolved = references.resolve(k for k in keys if k[1] not in planned or k[0] != "external_id")
+        for ref, pk in self._planned(planned).items():
+            resolved.ids[("external_id", ref)] = pk
+        return resolved
+
+    def _planned(self, planned: set[str]) -> dict[str, int]:
+        """@AccountRefN → account id, through the plan's account records (their domain, else name)."""
         found: dict[str, int] = {}
-        plain = {r for r in refs if not r.startswith("@")}
-        for ext, pk in Account.objects.filter(external_id__in=plain).values_list("external_id", "id"):
-            found[ext] = pk
-        planned = {r for r in refs if r.startswith("@")}
         if planned and self.plan is not None:
             domains = {r: self.plan[r[1:]][0] for r in planned if r[1:] in self.plan and self.plan[r[1:]][0]}
             names = {r: self.plan[r[1:]][1] for r in planned if r[1:] in self.plan}

@@ -6,8 +6,8 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import User
-from django.db.models.functions import Lower
 
+from accounts import references
 from accounts import services as rules
 from accounts.models import Account, Contact, Opportunity, Program, Segment
 
@@ -98,6 +98,9 @@ class _Writer:
     def after(self, batch: list[tuple[int, dict[str, Any]]], objs: list[Any], statuses: list[str]) -> None:
         """Related rows written once the batch has ids (account segments)."""
 
+    def finish(self) -> None:
+        """Called once after the last batch, inside the transaction."""
+
 
 class _AccountWriter(_Writer):
     model = Account
@@ -105,18 +108,19 @@ class _AccountWriter(_Writer):
 
     def existing(self, batch):
         by_ext, by_alt = super().existing(batch)
-        # Last resort for CRM files with neither Id nor a usable website (Salesforce sObject-tree
-        # exports): the name, and only for stored accounts that have no external id either.
-        names = {r["fields"]["name"] for _, r in batch
-                 if not r["fields"].get("external_id") and not r["fields"].get("domain")}
-        self.by_name = {a.name: a for a in Account.objects.filter(name__in=names, external_id__isnull=True,
-                                                                  domain__isnull=True).order_by("-id")}
+        # A row with neither id nor a usable domain (a CRM report, a Salesforce sObject tree, a
+        # list of company names) is keyed by its name: the one stored account of that name,
+        # case-insensitively (pass 1 refused names that several accounts share).
+        keys = {("name", r["fields"]["name"].lower()) for _, r in batch
+                if not r["fields"].get("external_id") and not r["fields"].get("domain")}
+        ids = references.resolve(keys).ids if keys else {}
+        self.by_name = {o.name.lower(): o for o in Account.objects.filter(pk__in=ids.values())}
         return by_ext, by_alt
 
     def match(self, fields, by_ext, by_alt):
         found = super().match(fields, by_ext, by_alt)
         if found is None and not fields.get("external_id") and not fields.get("domain"):
-            found = self.by_name.get(fields["name"])
+            found = self.by_name.get(fields["name"].lower())
         return found
 
     def __init__(self, job: ImportRun) -> None:
@@ -168,22 +172,14 @@ class _ContactWriter(_Writer):
         obj.seniority_level = rules.resolve_seniority(seniority=obj.seniority, title=obj.title)
 
     def write(self, batch):
-        refs = {r["account_ref"] for _, r in batch if r["account_ref"]}
-        by_ref = self.job.refs.accounts_for(refs)
-        names = {r["account_name"].lower() for _, r in batch if r["account_name"] and not r["account_ref"]}
-        by_name: dict[str, int | None] = {}
-        if names:
-            for name, pk in Account.objects.annotate(l=Lower("name")).filter(l__in=names).values_list("l", "id"):
-                by_name[name] = None if name in by_name else pk  # ambiguous names match nothing
+        by_key = self.job.refs.resolve({r["account_key"] for _, r in batch if r["account_key"]}).ids
         domains = {rules.email_domain(r["fields"].get("email")) for _, r in batch} - {None}
         by_domain = dict(Account.objects.filter(domain__in=domains).values_list("domain", "id")) if domains else {}
         for _, r in batch:
             r["account_from_domain"] = False
-            if r["account_ref"]:
-                pk = by_ref[r["account_ref"]]
-            elif r["account_name"] and by_name.get(r["account_name"].lower()):
-                pk = by_name[r["account_name"].lower()]
-            else:
+            if r["account_key"] in by_key:
+                pk = by_key[r["account_key"]]
+            else:  # no account named, or a name that matches none: the email's domain
                 pk = by_domain.get(rules.email_domain(r["fields"].get("email")))
                 r["account_from_domain"] = True
             r["fields"] = {**r["fields"], "account_id": pk}
@@ -234,15 +230,44 @@ class _OpportunityWriter(_Writer):
     model = Opportunity
 
     def write(self, batch):
-        by_ref = self.job.refs.accounts_for({r["account_ref"] for _, r in batch})
+        by_key = self.job.refs.resolve({r["account_key"] for _, r in batch}).ids
         for _, r in batch:
-            r["fields"] = {**r["fields"], "account_id": by_ref[r["account_ref"]]}
+            r["fields"] = {**r["fields"], "account_id": by_key[r["account_key"]]}
         super().write(batch)
+
+
+class _TargetWriter:
+    """Marks the listed accounts as targets (accounts.services.account_targets_mark), grouped by tier
+    and segment; rows whose account was not found are counted and reported, not errors."""
+
+    def __init__(self, job: ImportRun) -> None:
+        self.job = job
+        self.result = job.result
+        self.groups: dict[tuple[int | None, str], set[int]] = {}
+
+    def write(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
+        for line, r in batch:
+            pk = self.job.resolved_targets.get(r["account_key"])
+            if pk is None:
+                self.result.not_found += 1
+                if len(self.result.not_found_examples) < 20:
+                    self.result.not_found_examples.append(r["label"])
+                self.job.not_found_lines.add(line)
+                continue
+            self.groups.setdefault((r["tier"], r["segment"]), set()).add(pk)
+
+    def finish(self) -> None:
+        listed = set().union(*self.groups.values()) if self.groups else set()
+        already = set(Account.objects.filter(pk__in=listed, is_target=True).values_list("pk", flat=True))
+        for (tier, segment), ids in self.groups.items():
+            rules.account_targets_mark(accounts=Account.objects.filter(pk__in=ids), tier=tier, segment=segment or None)
+        self.result.created = len(listed - already)
+        self.result.unchanged = len(listed & already)
 
 
 WRITERS: dict[str, type[_Writer]] = {
     "accounts": _AccountWriter, "contacts": _ContactWriter, "programs": _ProgramWriter,
-    "opportunities": _OpportunityWriter,
+    "opportunities": _OpportunityWriter, "targets": _TargetWriter,
 }
 
 

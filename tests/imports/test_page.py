@@ -43,7 +43,9 @@ def test_upload_preview_run_and_summary(client, alice, django_capture_on_commit_
     job = ImportJob.objects.get()
     assert response["Location"] == reverse("imports:job", args=[job.pk])
     page = client.get(response["Location"]).content.decode()
-    assert "Detected columns" in page and "<code>employees</code>" in page and "<td>beta.io</td>" in page
+    assert "Map your columns" in page and "<code>employees</code>" in page and "<td>beta.io</td>" in page
+    # The mapping step pre-selects the column of the same name for each field.
+    assert '<option value="employees" selected>employees</option>' in page
     assert Account.objects.count() == 0  # a preview writes nothing
 
     with django_capture_on_commit_callbacks(execute=True):  # the task is queued on commit; eager in tests
@@ -97,4 +99,4 @@ def test_preview_shows_injection_strings_escaped(client, alice):
     page = client.get(reverse("imports:job", args=[ImportJob.objects.get().pk])).content.decode()
     assert "&lt;img src=x onerror=alert(&#x27;hi&#x27;) /&gt;" in page
     assert "<img src=x" not in page
-    assert "Missing required column(s): external_id; created_at" in page
+    assert "Choose a column or a constant for: external_id; created_at." in page

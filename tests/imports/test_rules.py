@@ -46,8 +46,9 @@ def test_unknown_column_set_names_the_missing_and_found_columns(csv_file):
     before = table_counts()
     result = import_csv(kind="accounts", path=csv_file("company,web\nAcme,acme.com\n"), preset="native")
     assert result.file_error == (
-        "The columns do not look like accounts for the native preset. Missing: name; external_id or domain "
-        "(column names recognised: name: name; external_id: external_id; domain: domain). Found: company, web."
+        "The columns do not look like accounts for the native preset. Missing: name "
+        "(column names recognised: name: name). Found: company, web. Map your own columns to these fields "
+        "(import_csv --map FIELD=COLUMN, or the mapping step of the import page)."
     )
     assert table_counts() == before
 
@@ -70,7 +71,7 @@ def test_unknown_touchpoint_kind(csv_file, acme):
 
 def test_unknown_kind_of_file(csv_file):
     result = import_csv(kind="leads", path=csv_file(ACCOUNTS + "A1,Acme,acme.com,,,,,,,,\n"))
-    assert result.file_error == "Unknown kind 'leads': use one of accounts, contacts, programs, opportunities, touchpoints."
+    assert result.file_error == "Unknown kind 'leads': use one of accounts, contacts, programs, opportunities, touchpoints, targets."
 
 
 def test_missing_required_field(csv_file):
