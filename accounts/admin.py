@@ -1,10 +1,49 @@
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 
-from accounts.models import Account, Contact, Opportunity, Program, Segment, Touchpoint
+from accounts import services as rules
+from accounts.models import Account, Contact, Opportunity, Program, Segment, Touchpoint, resolve_seniority
+
+
+def _by_the_rules(clean_fn: Callable[..., dict[str, Any]], field: str, value: Any) -> Any:
+    """One field through the clean function the import and the API use: its normalised value,
+    or the rule's own message as the form error."""
+    try:
+        return clean_fn(data={field: value}, partial=True)[field]
+    except rules.InvalidRecord as exc:
+        raise forms.ValidationError([problem.reason for problem in exc.problems]) from exc
+
+
+class AccountAdminForm(forms.ModelForm):
+    class Meta:
+        model = Account
+        fields = "__all__"
+
+    def clean_domain(self) -> str | None:
+        return _by_the_rules(rules.account_clean, "domain", self.cleaned_data.get("domain"))
+
+
+class ContactAdminForm(forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = "__all__"
+
+    def clean_email(self) -> str | None:
+        return _by_the_rules(rules.contact_clean, "email", self.cleaned_data.get("email"))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        self.instance.seniority_level = resolve_seniority(seniority=cleaned.get("seniority"),
+                                                          title=cleaned.get("title"))
+        return cleaned
 
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
+    form = AccountAdminForm
     list_display = ("name", "domain", "industry", "tier", "is_target", "owner", "external_id")
     list_filter = ("is_target", "tier", "industry")
     search_fields = ("name", "domain", "external_id")
@@ -20,10 +59,11 @@ class SegmentAdmin(admin.ModelAdmin):
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
+    form = ContactAdminForm
     list_display = ("__str__", "email", "account", "title", "role", "seniority_level", "opted_out")
     list_filter = ("role", "seniority_level", "opted_out")
     search_fields = ("email", "first_name", "last_name", "external_id")
-    # Derived from seniority and title on save (Contact.save), so not edited by hand.
+    # Derived from seniority and title (ContactAdminForm.clean), so not edited by hand.
     readonly_fields = ("seniority_level",)
     autocomplete_fields = ("account",)
 

@@ -32,7 +32,8 @@ class AccountFilterForm(forms.Form):
                                   choices=[("", "Any tier")] + list(Tier.choices))
     owner = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     target = forms.ChoiceField(required=False, choices=YES_NO)
-    stage = forms.ChoiceField(required=False, choices=[("", "Any stage")] + list(JourneyStage.choices))
+    stage = forms.ChoiceField(required=False, label="Journey stage",
+                              choices=[("", "Any stage")] + list(JourneyStage.choices))
     engaged = forms.ChoiceField(required=False, choices=YES_NO)
     mqa = forms.ChoiceField(required=False, choices=YES_NO, label="MQA")
     spike = forms.ChoiceField(required=False, choices=YES_NO)
@@ -70,3 +71,25 @@ class AccountFilterForm(forms.Form):
 
     def sort_order(self) -> str:
         return self._value("sort", "") or DEFAULT_ACCOUNT_SORT
+
+    def described(self) -> list[tuple[str, str]]:
+        """The filters in effect, in words (("Tier", "Tier 1"), …), for a page acting on the filtered accounts."""
+        shown = []
+        for name, field in self.fields.items():
+            value = self._value(name)
+            if name == "sort" or value in (None, ""):
+                continue
+            labels = {str(key): label for key, label in getattr(field, "choices", ())}
+            shown.append((str(self[name].label), str(labels.get(str(value), value))))
+        return shown
+
+
+class TargetMarkForm(forms.Form):
+    """Options of "mark the filtered accounts as targets"; accounts.services.account_targets_mark checks them."""
+
+    tier = forms.TypedChoiceField(required=False, coerce=int, empty_value=None,
+                                  choices=[("", "Leave tiers unchanged")] + list(Tier.choices))
+    segment = forms.CharField(required=False, label="Also add them to the segment",
+                              widget=forms.TextInput(attrs={"list": "segment-names", "maxlength": 120,
+                                                            "placeholder": "Optional: new or existing name"}))
+    recompute = forms.BooleanField(required=False, label="Then compute today's metrics")

@@ -35,6 +35,7 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 
 from accounts.models import Account, Contact, Opportunity, Program, Segment, Touchpoint
+from metrics import selectors as metric_selectors
 from metrics.families.common import day_start
 from metrics.families.journey import STAGE_ORDER
 from metrics.models import (
@@ -61,38 +62,39 @@ def day_end(day: dt.date) -> dt.datetime:
 
 @dataclass(frozen=True)
 class AsOf:
-    """The snapshot day a page shows, and the range the date picker offers."""
+    """The published day a page shows, the range the date picker offers, and the run of a
+    newer day in progress, if any ("computing n of m" beside the day shown)."""
 
     day: dt.date | None
     first: dt.date | None
     latest: dt.date | None
     requested: dt.date | None = None
+    computing: MetricsRun | None = None
 
     @property
     def moved(self) -> bool:
-        """True when the requested day had no snapshot and the page shows an earlier one."""
+        """True when the requested day is not published and the page shows an earlier one."""
         return self.requested is not None and self.day is not None and self.requested != self.day
 
 
 def resolve_as_of(requested: dt.date | None) -> AsOf:
-    """Latest snapshot day on or before `requested` (default: the latest snapshot).
+    """Latest published day on or before `requested` (default: the latest published day).
 
-    Min and max of the leading column of (as_of, minutes_90d) are index-only lookups.
+    Published = its metrics run is complete (metrics.selectors): a day being computed, or whose
+    run failed, has only part of its snapshots and is never shown. Two small queries on the runs.
     """
-    agg = AccountSnapshot.objects.aggregate(first=Min("as_of"), latest=Max("as_of"))
-    first, latest = agg["first"], agg["latest"]
+    days = metric_selectors.published_range(on_or_before=requested)
+    computing = metric_selectors.computing_run()
+    first, latest = days.first, days.latest
     if latest is None:
-        return AsOf(None, None, None, requested)
+        return AsOf(None, None, None, requested, computing)
     if requested is None or requested >= latest:
-        return AsOf(latest, first, latest, requested if requested and requested != latest else None)
-    if requested <= first:
-        return AsOf(first, first, latest, requested)
-    day = AccountSnapshot.objects.filter(as_of__lte=requested).aggregate(d=Max("as_of"))["d"]
-    return AsOf(day, first, latest, requested)
+        return AsOf(latest, first, latest, requested if requested and requested != latest else None, computing)
+    return AsOf(days.on_or_before or first, first, latest, requested, computing)
 
 
 def latest_metrics_run() -> MetricsRun | None:
-    return MetricsRun.objects.order_by("-started_at", "-as_of").first()
+    return metric_selectors.latest_run()
 
 
 # ---------------------------------------------------------------------------- account list
@@ -110,6 +112,29 @@ class AccountFilters:
     mqa: bool | None = None
     spike: bool | None = None
     q: str = ""
+
+    @property
+    def on_snapshots(self) -> bool:
+        """True when a filter reads a day's figures (journey stage, engaged, MQA, spike), not the account."""
+        return bool(self.stage) or any(v is not None for v in (self.engaged, self.mqa, self.spike))
+
+
+def _account_q(f: AccountFilters, prefix: str = "") -> Q:
+    """The filters on an account's own fields and segments; `prefix` reaches the account ("account__")."""
+    q = Q()
+    if f.target_list:
+        q &= Q(**{f"{prefix}is_target": True})
+    if f.segment is not None:
+        q &= Q(**{f"{prefix}segments": f.segment})
+    if f.tier is not None:
+        q &= Q(**{f"{prefix}tier": f.tier})
+    if f.owner is not None:
+        q &= Q(**{f"{prefix}owner_id": f.owner})
+    if f.target is not None:
+        q &= Q(**{f"{prefix}is_target": f.target})
+    if f.q:
+        q &= Q(**{f"{prefix}name__icontains": f.q}) | Q(**{f"{prefix}domain__icontains": f.q.lower()})
+    return q
 
 
 # Sort keys offered on the account list (URL value -> ORM expression); "-key" sorts descending.
@@ -151,26 +176,16 @@ def account_snapshots(*, as_of: dt.date, filters: AccountFilters, sort: str = DE
     The day filter uses the (as_of, …) snapshot indexes; the default sort (minutes_90d) is
     the second column of (as_of, minutes_90d), so the first page needs no full sort on PostgreSQL.
     """
-    qs = AccountSnapshot.objects.filter(as_of=as_of).select_related("account", "account__owner")
     f = filters
-    if f.target_list:
-        qs = qs.filter(account__is_target=True)
-    if f.segment is not None:
-        qs = qs.filter(account__segments=f.segment)
-    if f.tier is not None:
-        qs = qs.filter(account__tier=f.tier)
-    if f.owner is not None:
-        qs = qs.filter(account__owner_id=f.owner)
-    if f.target is not None:
-        qs = qs.filter(account__is_target=f.target)
+    qs = AccountSnapshot.objects.filter(_account_q(f, "account__"), as_of=as_of).select_related(
+        "account", "account__owner"
+    )
     if f.stage:
         qs = qs.filter(journey_stage=f.stage)
     for flag in ("engaged", "mqa", "spike"):
         value = getattr(f, flag)
         if value is not None:
             qs = qs.filter(**{flag: value})
-    if f.q:
-        qs = qs.filter(Q(account__name__icontains=f.q) | Q(account__domain__icontains=f.q.lower()))
     key = sort.lstrip("-")
     if key not in ACCOUNT_SORTS:
         sort, key = DEFAULT_ACCOUNT_SORT, DEFAULT_ACCOUNT_SORT.lstrip("-")
@@ -180,6 +195,25 @@ def account_snapshots(*, as_of: dt.date, filters: AccountFilters, sort: str = DE
     nulls = {"nulls_last": True} if key in NULLABLE_SORTS else {}
     ordering = expr.desc(**nulls) if sort.startswith("-") else expr.asc(**nulls)
     return qs.order_by(ordering, "account_id")
+
+
+def filtered_accounts(*, as_of: dt.date | None, filters: AccountFilters) -> QuerySet[Account]:
+    """The accounts (not snapshot rows) the account list shows for these filters on day `as_of`:
+    the accounts of account_snapshots(), so both pages always agree.
+
+    Before the first metrics run (`as_of` None) there are no snapshots: the filters on the
+    accounts' own fields and segments apply to every account, and a journey-stage, engaged, MQA
+    or spike filter matches none (no account has those figures yet).
+    """
+    if as_of is None:
+        return Account.objects.none() if filters.on_snapshots else Account.objects.filter(_account_q(filters))
+    return Account.objects.filter(pk__in=account_snapshots(as_of=as_of, filters=filters).values("account_id"))
+
+
+def target_counts(*, accounts: QuerySet[Account]) -> tuple[int, int]:
+    """(how many accounts, how many of them are targets), in one query."""
+    counts = accounts.aggregate(total=Count("pk"), targets=Count("pk", filter=Q(is_target=True)))
+    return counts["total"], counts["targets"]
 
 
 def account_owners() -> QuerySet:
@@ -267,7 +301,11 @@ HISTORY_DAYS = 90
 def account_health(*, account: Account, as_of: dt.date, settings: MetricSettings) -> AccountHealth:
     """The snapshot of the day, its 90-day history, the committee grid and the opportunities (3 queries)."""
     start = as_of - dt.timedelta(days=HISTORY_DAYS - 1)
-    history = list(account.snapshots.filter(as_of__range=(start, as_of)).order_by("as_of"))
+    # Only published days: a failed day in the range holds part of its snapshots.
+    history = list(
+        account.snapshots.filter(as_of__range=(start, as_of), as_of__in=metric_selectors.published_days())
+        .order_by("as_of")
+    )
     snapshot = history[-1] if history and history[-1].as_of == as_of else None
     contacts = list(account.contacts.all())
     roles = [str(r) for r in settings.required_roles]
@@ -397,7 +435,11 @@ def get_segment_view(*, key: str, as_of: dt.date) -> SegmentView | None:
         name = segment.name
     start = as_of - dt.timedelta(days=SEGMENT_TREND_DAYS - 1)
     # segment None is the whole target list: filter(segment=None) is IS NULL.
-    history = list(SegmentSnapshot.objects.filter(segment=segment, as_of__range=(start, as_of)).order_by("as_of"))
+    history = list(
+        SegmentSnapshot.objects.filter(
+            segment=segment, as_of__range=(start, as_of), as_of__in=metric_selectors.published_days()
+        ).order_by("as_of")
+    )
     snapshot = history[-1] if history and history[-1].as_of == as_of else None
     members = AccountSnapshot.objects.filter(as_of=as_of)
     members = members.filter(account__segments=segment) if segment else members.filter(account__is_target=True)
@@ -445,7 +487,8 @@ def channel_snapshots(*, as_of: dt.date) -> list[ChannelSnapshot]:
 
 def program_history(*, program: Program, as_of: dt.date, days: int = 90) -> list[ProgramSnapshot]:
     start = as_of - dt.timedelta(days=days - 1)
-    return list(program.snapshots.filter(as_of__range=(start, as_of)).order_by("as_of"))
+    published = metric_selectors.published_days()
+    return list(program.snapshots.filter(as_of__range=(start, as_of), as_of__in=published).order_by("as_of"))
 
 
 def program_reached_accounts(*, program: Program, as_of: dt.date) -> QuerySet:
@@ -501,9 +544,9 @@ def rep_changes_since_yesterday(*, rep: User, as_of: dt.date) -> list[Change]:
     """What changed between yesterday's and today's snapshots of the rep's target accounts (2 queries)."""
     base = AccountSnapshot.objects.filter(account__owner=rep, account__is_target=True)
     today = {r["account_id"]: r for r in base.filter(as_of=as_of).values(*_CHANGE_FIELDS)}
-    yesterday = {
-        r["account_id"]: r for r in base.filter(as_of=as_of - dt.timedelta(days=1)).values(*_CHANGE_FIELDS)
-    }
+    # Yesterday only if published: a failed day's missing accounts would read as no change.
+    before_day = base.filter(as_of=as_of - dt.timedelta(days=1), as_of__in=metric_selectors.published_days())
+    yesterday = {r["account_id"]: r for r in before_day.values(*_CHANGE_FIELDS)}
     changes: list[Change] = []
     for aid, now in sorted(today.items(), key=lambda kv: kv[1]["account__name"]):
         before = yesterday.get(aid)

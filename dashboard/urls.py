@@ -7,6 +7,13 @@ app_name = "dashboard"
 urlpatterns = [
     path("accounts/", views.account_list, name="account_list"),
     path("accounts/export.csv", views.account_export, name="account_export"),
+    # Mark / unmark the accounts the list's filters select: a confirmation page, then a POST.
+    path("accounts/targets/mark/", views.account_targets_confirm, {"unmark": False}, name="account_targets_mark"),
+    path("accounts/targets/mark/apply/", views.account_targets_apply, {"unmark": False},
+         name="account_targets_mark_apply"),
+    path("accounts/targets/unmark/", views.account_targets_confirm, {"unmark": True}, name="account_targets_unmark"),
+    path("accounts/targets/unmark/apply/", views.account_targets_apply, {"unmark": True},
+         name="account_targets_unmark_apply"),
     path("accounts/<int:pk>/", views.account_detail, name="account_detail"),
     path("accounts/<int:pk>/timeline/", views.account_timeline, name="account_timeline"),
     path("segments/", views.segment_list, name="segment_list"),

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.http import (
@@ -27,12 +28,15 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import Account, Channel, Program
+from accounts.models import Account, Channel, Program, Segment
 from accounts.roles import EXECUTIVE, can_manage_data, user_groups
+from accounts.services import InvalidRecord, account_targets_mark, account_targets_unmark
 from dashboard import charts, selectors
 from dashboard.definitions import DEFINITIONS, FAMILIES
-from dashboard.forms import AccountFilterForm, parse_date
+from dashboard.forms import AccountFilterForm, TargetMarkForm, parse_date
+from metrics import selectors as metric_selectors
 from metrics.exports import csv_value
+from metrics.selectors import last_complete_day
 from metrics.models import AttributionModel, MetricSettings, MetricsRun
 
 ACCOUNTS_PER_PAGE = 50
@@ -57,9 +61,9 @@ def _as_of(request: HttpRequest) -> selectors.AsOf:
     return selectors.resolve_as_of(parse_date(request.GET.get("as_of")))
 
 
-def _no_metrics(request: HttpRequest, title: str) -> HttpResponse:
+def _no_metrics(request: HttpRequest, title: str, **extra: Any) -> HttpResponse:
     """The empty state every metric page shows before the first metrics run."""
-    return render(request, "dashboard/no_metrics.html", {"title": title, **_run_context(request)})
+    return render(request, "dashboard/no_metrics.html", {"title": title, **_run_context(request), **extra})
 
 
 def _int(value: str | None, default: int = 1) -> int:
@@ -76,7 +80,9 @@ def _int(value: str | None, default: int = 1) -> int:
 def account_list(request: HttpRequest) -> HttpResponse:
     as_of = _as_of(request)
     if as_of.day is None:
-        return _no_metrics(request, "Accounts")
+        # Imported CRM accounts carry no target flag: marking them before the first run saves a rerun.
+        marks = reverse("dashboard:account_targets_mark") if can_manage_data(request.user) else ""
+        return _no_metrics(request, "Accounts", targets_url=marks)
     form = AccountFilterForm(request.GET)
     sort = form.sort_order()
     rows = selectors.account_snapshots(as_of=as_of.day, filters=form.filters(), sort=sort)
@@ -163,6 +169,100 @@ def account_export(request: HttpRequest) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="accounts-{as_of.day.isoformat()}.csv"'
     return response
+
+
+# ---------------------------------------------------------------------------- marking target accounts
+# Both act on exactly the accounts the list shows for the query string's filters and day
+# (selectors.filtered_accounts); a GET page names the count, a POST to …/apply/ with the same
+# query string does it and returns to the list.
+
+
+# The options' ids, distinct from the filter fields' (id_tier, id_segment…) on the same page.
+MARK_ID = "mark_%s"
+
+
+def _list_query(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def _with_query(url: str, query: str) -> str:
+    return url + ("?" + query if query else "")
+
+
+def _targets_as_of(request: HttpRequest) -> selectors.AsOf:
+    # The confirmation posts the day it counted, so a run finishing in between changes nothing.
+    return selectors.resolve_as_of(parse_date(request.POST.get("as_of") or request.GET.get("as_of")))
+
+
+def _targets_page(request: HttpRequest, *, unmark: bool, options: TargetMarkForm, status: int = 200) -> HttpResponse:
+    as_of = _targets_as_of(request)
+    filters = AccountFilterForm(request.GET)
+    accounts = selectors.filtered_accounts(as_of=as_of.day, filters=filters.filters())
+    total, targets = selectors.target_counts(accounts=accounts)
+    query = _list_query(request)
+    name = "account_targets_unmark" if unmark else "account_targets_mark"
+    context = {
+        "unmark": unmark,
+        "as_of": as_of,
+        "filters": filters,
+        "described": filters.described(),
+        "total": total,
+        "targets": targets,
+        "others": total - targets,
+        "options": options,
+        "segment_names": [] if unmark else list(Segment.objects.values_list("name", flat=True)),
+        "apply_url": _with_query(reverse(f"dashboard:{name}_apply"), query),
+        "list_url": _with_query(reverse("dashboard:account_list"), query),
+        **_run_context(request),
+    }
+    return render(request, "dashboard/account_targets_confirm.html", context, status=status)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"1 {one}" if n == 1 else f"{n:,} {many}"
+
+
+@require_GET
+def account_targets_confirm(request: HttpRequest, *, unmark: bool) -> HttpResponse:
+    """ "Mark 1,234 accounts as targets?" for the list's filters, with the tier and segment options."""
+    if not can_manage_data(request.user):
+        return HttpResponseForbidden("Only marketing ops and admins can change the target accounts.")
+    return _targets_page(request, unmark=unmark, options=TargetMarkForm(auto_id=MARK_ID))
+
+
+@require_POST
+def account_targets_apply(request: HttpRequest, *, unmark: bool) -> HttpResponse:
+    if not can_manage_data(request.user):
+        return HttpResponseForbidden("Only marketing ops and admins can change the target accounts.")
+    options = TargetMarkForm(request.POST, auto_id=MARK_ID)
+    if not options.is_valid():
+        return _targets_page(request, unmark=unmark, options=options, status=400)
+    as_of = _targets_as_of(request)
+    accounts = selectors.filtered_accounts(as_of=as_of.day, filters=AccountFilterForm(request.GET).filters())
+    total = accounts.count()  # before the change: the filters may select by target or tier
+    if unmark:
+        changed = account_targets_unmark(accounts=accounts)
+        text = (f"Unmarked {_count(changed, 'target account', 'target accounts')} "
+                f"({_count(total - changed, 'other was not a target', 'others were not targets')}).")
+    else:
+        try:
+            changed = account_targets_mark(accounts=accounts, tier=options.cleaned_data["tier"],
+                                           segment=options.cleaned_data["segment"] or None)
+        except InvalidRecord as exc:
+            for problem in exc.problems:
+                options.add_error(problem.field if problem.field in options.fields else None, problem.reason)
+            return _targets_page(request, unmark=unmark, options=options, status=400)
+        text = (f"Marked {_count(changed, 'account as a target', 'accounts as targets')} "
+                f"({_count(total - changed, 'already was', 'already were')}).")
+    messages.success(request, text)
+    run = _run_context(request)
+    if options.cleaned_data["recompute"] and not run["running"] and _start_metrics_run():
+        messages.info(request, "Today's metrics are being computed; the figures show the change when the run is done.")
+    else:
+        messages.info(request, "The metrics show the change after the next metrics run.")
+    return redirect(_with_query(reverse("dashboard:account_list"), _list_query(request)))
 
 
 # ---------------------------------------------------------------------------- account health
@@ -441,26 +541,57 @@ def _compute_task():
     return compute_snapshots
 
 
-def _run_context(request: HttpRequest) -> dict[str, Any]:
+def _run_context(request: HttpRequest, *, queued: dt.date | None = None, refused: str = "") -> dict[str, Any]:
+    """The progress panel: the run in progress (else the last one), and the button.
+
+    `queued`: a run of that day was just queued and no worker has started it yet; the panel
+    polls until one does. `refused`: why the button started nothing.
+    """
     run = selectors.latest_metrics_run()
+    active = run is not None and run.status in MetricsRun.ACTIVE
+    waiting = queued if queued and (run is None or run.as_of != queued) else None
     return {
         "run": run,
         "can_start": can_manage_data(request.user) and _compute_task() is not None,
-        "running": run is not None and run.status in (MetricsRun.Status.PENDING, MetricsRun.Status.RUNNING),
+        "running": active or waiting is not None,
+        "queued": waiting,
+        "refused": refused,
+        "compute_day": last_complete_day(),
     }
+
+
+def _start_metrics_run() -> bool:
+    """Queue the run of yesterday (the last complete UTC day), as the compute button does; False
+    when the task is missing or that day is being computed already (the task would refuse it:
+    one run per day at a time, enforced in the database)."""
+    task = _compute_task()
+    if task is None or metric_selectors.active_run(last_complete_day()) is not None:
+        return False
+    task.delay(last_complete_day().isoformat())
+    return True
 
 
 @require_POST
 def metrics_run_start(request: HttpRequest) -> HttpResponse:
-    """Start today's metrics run (marketing ops and admins); the page then polls its progress."""
+    """Start yesterday's metrics run (marketing ops and admins); the page then polls its progress."""
     if not can_manage_data(request.user):
         return HttpResponseForbidden("Only marketing ops and admins can start a metrics run.")
-    task = _compute_task()
-    if task is None:
+    if _compute_task() is None:
         return HttpResponse("The metrics task is not installed; run `python manage.py compute_metrics`.", status=503)
-    task.delay(dt.datetime.now(dt.timezone.utc).date().isoformat())
+    day = last_complete_day()
+    queued, refused = None, ""
+    in_progress = metric_selectors.active_run(day)
+    if in_progress is not None:
+        refused = (
+            f"The metrics of {day} are already being computed ({in_progress.chunks_done} of "
+            f"{in_progress.chunks_total} chunks done): a day is computed by one run at a time."
+        )
+    elif _start_metrics_run():
+        queued = day
     if _is_htmx(request):
-        return render(request, "dashboard/_run_progress.html", _run_context(request))
+        return render(request, "dashboard/_run_progress.html", _run_context(request, queued=queued, refused=refused))
+    if refused:
+        messages.warning(request, refused)
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = reverse("home")
@@ -469,4 +600,5 @@ def metrics_run_start(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def metrics_run_progress(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard/_run_progress.html", _run_context(request))
+    queued = parse_date(request.GET.get("queued"))
+    return render(request, "dashboard/_run_progress.html", _run_context(request, queued=queued))

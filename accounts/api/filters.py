@@ -3,8 +3,13 @@ import django_filters
 from accounts.models import Account, Contact, Opportunity, Program, Segment
 
 
+# The largest id a BigAutoField holds: a larger number in a filter is a 400, not a database error.
+_ID_MAX = 2**63 - 1
+
+
 class AccountFilter(django_filters.FilterSet):
-    segment = django_filters.NumberFilter(field_name="segments", help_text="Segment id")
+    segment = django_filters.NumberFilter(field_name="segments", help_text="Segment id",
+                                          min_value=1, max_value=_ID_MAX, decimal_places=0)
     name = django_filters.CharFilter(lookup_expr="icontains")
     updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 

@@ -1,5 +1,4 @@
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import views
@@ -13,6 +12,6 @@ router.register("opportunities", views.OpportunityViewSet)
 
 urlpatterns = [
     path("touchpoints/bulk", views.TouchpointBulkView.as_view(), name="touchpoints-bulk"),
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", views.TokenView.as_view(), name="api-token"),
     *router.urls,
 ]

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+from axes.helpers import get_lockout_message
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts import services as rules
@@ -20,9 +26,21 @@ ERRORS_SHOWN = 1000
 
 class _ReadCreateUpdate(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                         mixins.UpdateModelMixin, viewsets.GenericViewSet):
-    """No DELETE: records leave through the admin, where the cascade to touchpoints is visible."""
+    """No DELETE: records leave through the admin, where the cascade to touchpoints is visible.
+
+    A write is one transaction: an account whose owner_email names a new user creates that user
+    first, and a later refusal (a duplicate domain, say) must take the user back with it.
+    """
 
     permission_classes = [ReadOrManageData]
+
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        with transaction.atomic():
+            super().perform_create(serializer)
+
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        with transaction.atomic():
+            super().perform_update(serializer)
 
 
 class AccountViewSet(_ReadCreateUpdate):
@@ -58,6 +76,23 @@ class SegmentViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = serializers.SegmentSerializer
     filterset_class = filters.SegmentFilter
     permission_classes = [ReadOrManageData]
+
+
+class TokenView(ObtainAuthToken):
+    """DRF's token login; django-axes counts its failures like the login page's (AxesStandaloneBackend
+    sees the request through AuthTokenSerializer), and a locked-out client gets a 429 saying why
+    instead of the usual "Unable to log in" 400 (the password may well be right)."""
+
+    # The stock view lists DRF's plain JSONParser; use the API's bounded one like every other view.
+    parser_classes = (*api_settings.DEFAULT_PARSER_CLASSES,)
+
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        try:
+            return super().post(request, *args, **kwargs)
+        except ValidationError:
+            if getattr(request, "axes_locked_out", False):
+                return Response({"detail": str(get_lockout_message())}, status=settings.AXES_HTTP_RESPONSE_CODE)
+            raise
 
 
 class TouchpointBulkView(APIView):
