@@ -5,7 +5,17 @@ from django import forms
 from django.contrib import admin
 
 from accounts import services as rules
-from accounts.models import Account, Contact, Opportunity, Program, Segment, Touchpoint, resolve_seniority
+from accounts.models import (
+    Account,
+    Contact,
+    Opportunity,
+    PicklistSynonym,
+    Program,
+    Segment,
+    Touchpoint,
+    resolve_seniority,
+)
+from accounts.picklists import BUILT_IN_ROLES, BUILT_IN_STAGES
 
 
 def _by_the_rules(clean_fn: Callable[..., dict[str, Any]], field: str, value: Any) -> Any:
@@ -92,3 +102,37 @@ class OpportunityAdmin(admin.ModelAdmin):
     list_filter = ("is_closed", "is_won", "type")
     search_fields = ("name", "external_id")
     raw_id_fields = ("account",)
+
+
+class PicklistSynonymForm(forms.ModelForm):
+    class Meta:
+        model = PicklistSynonym
+        fields = ("field", "label", "value")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        try:
+            data = rules.picklist_synonym_clean(data=cleaned)
+        except rules.InvalidRecord as exc:
+            raise forms.ValidationError({p.field: p.reason for p in exc.problems}) from exc
+        self.instance.key = data["key"]
+        duplicate = PicklistSynonym.objects.filter(field=data["field"], key=data["key"]).exclude(pk=self.instance.pk)
+        if duplicate.exists():
+            raise forms.ValidationError({"label": f"{data['label']!r} is already mapped ({duplicate.first()})."})
+        return {**cleaned, **data}
+
+
+@admin.register(PicklistSynonym)
+class PicklistSynonymAdmin(admin.ModelAdmin):
+    """A company's own CRM labels for roles and stages; the built-in ones need no row (accounts.picklists)."""
+
+    form = PicklistSynonymForm
+    list_display = ("label", "field", "value")
+    list_filter = ("field",)
+    search_fields = ("label",)
+
+    def changelist_view(self, request: Any, extra_context: dict[str, Any] | None = None) -> Any:
+        extra_context = {**(extra_context or {}), "title": (
+            "Picklist synonyms: your own labels (built in already — roles: " + ", ".join(sorted(BUILT_IN_ROLES))
+            + "; stages: " + ", ".join(sorted(BUILT_IN_STAGES)) + ")")}
+        return super().changelist_view(request, extra_context)

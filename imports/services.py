@@ -359,8 +359,7 @@ class ImportRun:
                         break
                     staged = list(self._staged_rows(iter([(line, raw)]), ctx))
                     values = staged[0]._asdict() if staged else {}
-                    values.pop("row_no", None)
-                    out.append({"row": line, "values": values, "errors": self.bad_lines.pop(line, [])})
+                    out.append({"row": line, "values": _shown(values), "errors": self.bad_lines.pop(line, [])})
                 return out
             parse = PARSERS[self.kind]
             for line, raw in self.raw_rows(source):
@@ -370,7 +369,7 @@ class ImportRun:
                 try:
                     parsed = parse(self, raw)
                     values = {**parsed.get("fields", {}), **{k: v for k, v in parsed.items() if k != "fields"}}
-                    out.append({"row": line, "values": values, "errors": []})
+                    out.append({"row": line, "values": _shown(values), "errors": []})
                 except RowProblems as exc:
                     out.append({"row": line, "values": {},
                                 "errors": [(self.column(n), r) for n, r in exc.problems]})
@@ -505,6 +504,29 @@ class ImportRun:
         except ValueError as exc:
             problems.append(("minutes", str(exc)))
         return None
+
+
+_INTERNAL = {"row_no", "account_field", "owner_given", "label"}
+
+
+def _shown(values: dict[str, Any]) -> dict[str, str]:
+    """A parsed row for the preview, in the words of the docs: blanks left out, moments in UTC."""
+    shown: dict[str, str] = {}
+    for name, value in values.items():
+        if name in _INTERNAL or value is None or value == "" or value == []:
+            continue
+        if name == "account_key":
+            how, key = value
+            shown["account"] = f"by {how.replace('_', ' ')}: {key}"
+        elif isinstance(value, dt.datetime):
+            shown[name] = value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        elif isinstance(value, bool):
+            shown[name] = "true" if value else "false"
+        elif isinstance(value, list):
+            shown[name] = "; ".join(str(v) for v in value)
+        else:
+            shown[name] = str(value)
+    return shown
 
 
 def summary_line(result: ImportResult) -> str:

@@ -109,8 +109,16 @@ def _mapping_context(job: ImportJob, user: user_mapping.UserMapping | None = Non
         error, initial, profile = preview.file_error, None, ""
         preview = preview_csv(kind=job.kind, path=Path(job.file.path), preset=job.preset, rows=PREVIEW_ROWS,
                               encoding=job.encoding or None)
+    if preview.file_error:
+        return {"preview": preview, "rows": [], "mapping_error": error}
+    rows = _mapping_rows(job, preview, initial)
+    if initial is None:
+        # The stored-rows preview shows what the form proposes (the preset's guess plus close names).
+        proposed = user_mapping.UserMapping(map={r["field"]: [r["column"]] if r["column"] else [] for r in rows})
+        preview = preview_csv(kind=job.kind, path=Path(job.file.path), preset=job.preset, rows=PREVIEW_ROWS,
+                              mapping=proposed, encoding=job.encoding or None)
     return {
-        "preview": preview, "rows": _mapping_rows(job, preview, initial) if not preview.file_error else [],
+        "preview": preview, "rows": rows, "error": preview.file_error,
         "profile_name": profile or f"{job.kind} from {Path(job.original_name).stem}"[:120],
         "profile_found": bool(profile) and user is None, "mapping_error": error,
         "on_error": job.on_error,

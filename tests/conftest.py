@@ -76,6 +76,17 @@ def _fast_passwords(settings) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _throttle_counts_per_test(settings) -> None:
+    """API rate-limit counts start at zero in each test, in memory: not in the developer's
+    THROTTLE_CACHE_DIR nor a shared Redis, where earlier runs' requests would count."""
+    from django.core.cache import caches
+
+    settings.CACHES = {**settings.CACHES, "throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                                       "LOCATION": "throttle-tests"}}
+    caches["throttle"].clear()
+
+
+@pytest.fixture(autouse=True)
 def _celery_in_process(request: pytest.FixtureRequest):
     """Tasks run in-process unless the test asks for a real worker.
 
@@ -92,8 +103,10 @@ def _celery_in_process(request: pytest.FixtureRequest):
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, settings, tmp_path):
-    """A real `celery worker` process on Redis, pointed at this test run's database.
+def celery_workers(transactional_db, settings, tmp_path):
+    """Starts real `celery worker` processes on Redis, pointed at this test run's database:
+    `start()` starts one more (after another was killed, say) and returns its process. They
+    share a queue of their own; every one still running is stopped at the end.
 
     Needs REDIS_URL and a server database (PostgreSQL): the .ci/run services tier provides both.
     """
@@ -106,33 +119,81 @@ def celery_worker_process(transactional_db, settings, tmp_path):
     database_url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url}
     queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
-    hostname = f"{queue}@localhost"
-    log = tmp_path / "celery-worker.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "abm_dashboard", "worker", "--pool", "solo", "-Q", queue, "-n", hostname,
-         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True,
-    )
-    celery_app.conf.task_always_eager = False
-    previous_queue = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = queue
-    try:
+    started: list[tuple[subprocess.Popen, Path]] = []
+
+    def start() -> subprocess.Popen:
+        hostname = f"{queue}-{len(started)}@localhost"
+        log = tmp_path / f"celery-worker-{len(started)}.log"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "abm_dashboard", "worker", "--pool", "solo", "-Q", queue,
+             "-n", hostname, "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True,
+        )
+        started.append((proc, log))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 pytest.fail("celery worker exited: " + log.read_text())
-            replies = celery_app.control.ping(destination=[hostname], timeout=1.0)
-            if replies:
-                break
-        else:
-            pytest.fail("celery worker did not answer a ping within 60 s")
-        yield proc
+            if celery_app.control.ping(destination=[hostname], timeout=1.0):
+                return proc
+        pytest.fail("celery worker did not answer a ping within 60 s")
+
+    celery_app.conf.task_always_eager = False
+    previous_queue = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = queue
+    try:
+        yield start
     finally:
         celery_app.conf.task_default_queue = previous_queue
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        # Shown by pytest with a failing test's captured output.
-        print("--- celery worker log ---\n" + log.read_text()[-5000:])
+        for proc, log in started:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            # Shown by pytest with a failing test's captured output.
+            print(f"--- {log.name} ---\n" + log.read_text()[-5000:])
+
+
+@pytest.fixture
+def celery_worker_process(celery_workers) -> subprocess.Popen:
+    """One real `celery worker` process (see celery_workers)."""
+    return celery_workers()
+
+
+def browser_available() -> bool:
+    """Debian's chromium and the playwright package: the browser tests need both (.ci/run installs them)."""
+    import importlib.util
+    import shutil
+
+    return bool(shutil.which("chromium")) and importlib.util.find_spec("playwright") is not None
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+
+
+@pytest.fixture
+def browser_page(live_server, monkeypatch):
+    """Chromium through Playwright, collecting console errors in page.errors."""
+    from django.db import connection
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM work is all done before it
+    # starts, but Django's async-safety check would still refuse the live server's teardown.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # The live server's request threads share this settings dict: with persistent connections they
+    # would keep a PostgreSQL session open and block dropping the test database at the end.
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+    # Playwright switches greenlets and Django keeps a connection per context: the connection that
+    # wrote the test's data (committed: a transactional test) would be left open for good, and
+    # block dropping the test database. Request the data fixtures before this one; it closes it.
+    connection.close()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        errors: list[str] = []
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.errors = errors
+        yield page
+        browser.close()

@@ -2,40 +2,13 @@
 
 Runs Debian's /usr/bin/chromium through Playwright against pytest-django's live server with
 the hand-built world of conftest.py (collected only where chromium and playwright exist; see
-conftest.collect_ignore).
+conftest.collect_ignore; the browser_page fixture is in tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from playwright.sync_api import Page, expect, sync_playwright
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-
-
-@pytest.fixture
-def browser_page(live_server, monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the ORM work is all done before it
-    # starts, but Django's async-safety check would still refuse the live server's teardown.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    # The live server's request threads share this settings dict: with persistent connections they
-    # would keep a PostgreSQL session open and block dropping the test database at the end.
-    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
-    # Playwright switches greenlets and Django keeps a connection per context: the connection that
-    # wrote the test's data (committed: a transactional test) would be left open for good, and
-    # block dropping the test database. Request the data fixtures before this one; it closes it.
-    connection.close()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1366, "height": 900})
-        errors: list[str] = []
-        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.errors = errors
-        yield page
-        browser.close()
-
+from playwright.sync_api import Page, expect
 
 def charts_drawn(page: Page) -> None:
     """Every [data-figure] div holds a plotly SVG (Plotly draws asynchronously: wait for all)."""

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from accounts.models import Account, Contact, Opportunity, Program, Segment, Touchpoint
+from tests.conftest import browser_available
 
 # Real export files, copied into the repository with their source and licence (README.md there):
 # the suite never reads outside its own checkout.
@@ -25,3 +26,6 @@ def csv_file(tmp_path: Path):
         return path
 
     return write
+
+
+collect_ignore = [] if browser_available() else ["test_browser_mapping.py"]

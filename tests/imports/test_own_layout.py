@@ -1,8 +1,8 @@
-"""A CRM export in its own column layout goes in with mapping options only (tests/fixtures/crm).
+"""A CRM export in its own column layout goes in with mapping options only.
 
-The files name accounts by name, give revenue in millions, carry no is_target flag, and hold
-deals without an account or without an engage date. Every expected figure is worked out by hand
-in the comments next to it.
+The files (docs/examples/crm, the worked example of docs/import.md) name accounts by name, give revenue
+in millions, carry no is_target flag, and hold deals without an account or without an engage date.
+Every expected figure is worked out by hand in the comments next to it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from accounts.models import Account, Opportunity
 from metrics.models import OutcomeGroup
 from metrics.services import compute_day
 
-CRM = Path(__file__).resolve().parents[1] / "fixtures" / "crm"
+CRM = Path(__file__).resolve().parents[2] / "docs" / "examples" / "crm"
 ACCOUNT_MAP = ["--map", "name=account", "--map", "industry=sector", "--map", "annual_revenue=revenue",
                "--map", "country=office_location", "--multiply", "annual_revenue=1000000"]
 
