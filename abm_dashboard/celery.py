@@ -19,9 +19,27 @@ def _schedule_nightly(sender: Celery, **kwargs) -> None:
 
     sender.conf.beat_schedule = {
         # The metrics snapshots of yesterday, the last whole UTC day, early in the morning: after
-        # the day's windows closed at midnight and before people open the dashboard.
+        # the day's windows closed at midnight and before people open the dashboard. Any earlier
+        # day of the last METRICS_BACKFILL_MAX_DAYS left incomplete (a failed night) comes too.
         "nightly-metrics": {
             "task": "metrics.tasks.compute_snapshots",
             "schedule": crontab(hour=settings.METRICS_NIGHTLY_HOUR_UTC, minute=0),
+        },
+        # A run whose worker died loses the chunk it held until Redis's visibility timeout;
+        # this finds runs that stopped progressing and re-queues their missing chunks.
+        "recover-stalled-metrics-runs": {
+            "task": "metrics.tasks.recover_stalled_runs",
+            "schedule": 60.0,
+        },
+        # An import whose worker died stays "running" (its transaction rolled back); one queued
+        # while no worker ran expires. Both are marked failed with the reason.
+        "sweep-import-jobs": {
+            "task": "imports.tasks.sweep_import_jobs",
+            "schedule": 300.0,
+        },
+        # Uploaded files hold customer data: kept IMPORT_RETENTION_DAYS, then deleted.
+        "purge-import-files": {
+            "task": "imports.tasks.purge_import_files",
+            "schedule": crontab(hour=3, minute=30),
         },
     }

@@ -9,9 +9,11 @@ Two shapes:
 With `DATABASE_URL` (PostgreSQL) and `REDIS_URL` set, either shape uses the real services.
 """
 
+import datetime as _dt
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -49,15 +51,22 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "accounts",
     "metrics",
     "imports",
     "dashboard",
+    "quality",
 ]
 
 MIDDLEWARE = [
+    # First: /healthz answers before sessions, auth and host checks (abm_dashboard/middleware.py).
+    "abm_dashboard.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -65,6 +74,9 @@ MIDDLEWARE = [
     "abm_dashboard.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "abm_dashboard.middleware.BrokerUnavailableMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "abm_dashboard.urls"
@@ -101,6 +113,12 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    # First, as django-axes asks: refuses a locked-out login before the password is checked.
+    "abm_dashboard.login_limits.AxesBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -150,15 +168,39 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis gives an unacknowledged message (its worker died: acks_late) back to the queue after
+# this many seconds. Longer than the slowest task, or a task still running is delivered a second
+# time (harmless: the metrics tasks are idempotent, but wasted work); the metrics stall detector
+# re-queues lost chunks well before it (METRICS_RUN_STALL_MINUTES).
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=1800)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TIMEZONE = "UTC"
 CELERY_RESULT_EXPIRES = 24 * 3600
 
+# A dead Redis must cost a request a second, not the operating system's TCP timeout.
+_REDIS_CACHE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+         "OPTIONS": _REDIS_CACHE_OPTIONS}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
+    ),
+    # API rate-limit counts (abm_dashboard/throttling.py). They must be shared by every web
+    # process, or each gunicorn worker grants the whole rate again (per-process memory let 6,631
+    # requests through a 6000/hour limit in one minute). With Redis: Redis, and a Redis outage
+    # lets requests through rather than failing them. Without Redis (the embedded setup, one
+    # machine): files under THROTTLE_CACHE_DIR, which all processes of the machine share. Files
+    # rather than DatabaseCache because that needs a cache table created outside `migrate` and
+    # would add a SQLite write, serialised with imports and metrics runs, to every API request.
+    "throttle": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+         "KEY_PREFIX": "throttle", "OPTIONS": _REDIS_CACHE_OPTIONS}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+              "LOCATION": str(env.path("THROTTLE_CACHE_DIR", default=BASE_DIR / ".cache" / "throttle")),
+              "OPTIONS": {"MAX_ENTRIES": 10_000}}
+    ),
 }
 
 REST_FRAMEWORK = {
@@ -174,8 +216,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["abm_dashboard.throttling.SharedUserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": env.str("API_THROTTLE_RATE", default="6000/hour")},
+    # JSON nesting bounded (abm_dashboard/parsers.py); body size by DATA_UPLOAD_MAX_MEMORY_SIZE.
+    "DEFAULT_PARSER_CLASSES": [
+        "abm_dashboard.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -194,12 +242,45 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Brute-force limits (django-axes) on the login page, the admin login and POST /api/v1/auth/token/.
+# Counted per username *and* address together: locking a username from anywhere would let anyone
+# lock a colleague out, and locking an address would lock out a whole office behind one NAT. The
+# address is REMOTE_ADDR (django-ipware is not installed, so X-Forwarded-For cannot be spoofed);
+# behind a proxy every client shares the proxy's address and the limit becomes per username.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = _dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "abm_dashboard.login_limits.lockout_response"
+AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are still logged
+
+# Content-Security-Policy (django-csp 4): scripts only from our own static files (Plotly figures
+# arrive as json_script data, which is not executed; the API docs use drf-spectacular's split
+# Swagger view, whose init script is a separate file). Inline styles stay allowed: plotly.js and
+# htmx inject them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "connect-src": [SELF],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    },
+}
+# Browser features no page here uses (django-permissions-policy): denied to every origin.
+PERMISSIONS_POLICY = {"camera": [], "microphone": [], "geolocation": [], "payment": [], "usb": []}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes logs every login at INFO (the admin's Axes pages keep them); lockouts are WARNING.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 if PRODUCTION:
@@ -217,3 +298,17 @@ if PRODUCTION:
 # The nightly metrics run (metrics/tasks.py): accounts per chunk task, and when beat starts it.
 METRICS_CHUNK_SIZE = env.int("METRICS_CHUNK_SIZE", default=2000)
 METRICS_NIGHTLY_HOUR_UTC = env.int("METRICS_NIGHTLY_HOUR_UTC", default=2)
+# The nightly run computes every day of this many, ending yesterday, that has no complete run.
+METRICS_BACKFILL_MAX_DAYS = env.int("METRICS_BACKFILL_MAX_DAYS", default=7)
+# A run is stalled when no chunk of any run in progress finished for this long (longer than the
+# slowest chunk); beat's stall detector then re-queues its missing work, at most this many times
+# before it marks the run failed (docs/operations.md, "Metrics runs").
+METRICS_RUN_STALL_MINUTES = env.int("METRICS_RUN_STALL_MINUTES", default=10)
+METRICS_RUN_MAX_ATTEMPTS = env.int("METRICS_RUN_MAX_ATTEMPTS", default=3)
+
+# Imports (docs/import.md, docs/operations.md): the largest upload the page accepts, how long
+# uploads and rejected-row files are kept, and after how long without progress a running import
+# is declared lost with its worker.
+IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=1 << 30)
+IMPORT_RETENTION_DAYS = env.int("IMPORT_RETENTION_DAYS", default=7)
+IMPORT_STALL_MINUTES = env.int("IMPORT_STALL_MINUTES", default=30)

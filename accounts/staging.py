@@ -12,14 +12,15 @@ Everything happens inside the caller's transaction; the staging table disappears
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import connection
 
 from accounts import references
+from accounts.services import InvalidRecord, Problem, validate_domain
 
 STAGE = "imports_touchpoint_stage"
 # The reason given for an ambiguous account name; the caller replaces it with the candidates.
@@ -44,6 +45,44 @@ class StagedRow(NamedTuple):
     # When no account_ext is given: the account's normalised domain, else its name (case-insensitive).
     account_domain: str | None = None
     account_name: str | None = None
+
+
+def touchpoint_refs(*, refs: Mapping[str, str | None], check_email: Callable[[str], str | None]) -> dict[str, Any]:
+    """The references a source gave for a touch, normalised for staging (shared by the CSV import and
+    POST /touchpoints/bulk; looked up later, in SQL). The account is the first of its id, domain and
+    name given (accounts.references); `check_email` normalises an email or returns None when it is
+    not one. Raises InvalidRecord naming the field at fault."""
+    problems = []
+    email = None
+    if refs.get("contact_email"):
+        email = check_email(refs["contact_email"])
+        if email is None:
+            problems.append(Problem("contact_email", f"{refs['contact_email']!r} is not an email address"))
+    account_ext = (refs.get("account_external_id") or "").strip() or None
+    account_domain = account_name = None
+    if not account_ext:
+        try:
+            account_domain = validate_domain(refs.get("account_domain"))
+        except ValueError as exc:
+            problems.append(Problem("account_domain", str(exc)))
+        if not account_domain:
+            account_name = (refs.get("account_name") or "").strip() or None
+    contact_ext = (refs.get("contact_external_id") or "").strip() or None
+    if not (account_ext or account_domain or account_name or email or contact_ext) and not problems:
+        problems.append(Problem("account_external_id", "a touchpoint needs an account (external id, domain or "
+                                                      "name), a contact email or a contact external id"))
+    if problems:
+        raise InvalidRecord(problems)
+    return {"account_ext": account_ext, "contact_email": email, "contact_ext": contact_ext,
+            "program_ext": (refs.get("program_external_id") or "").strip() or None,
+            "account_domain": account_domain, "account_name": account_name}
+
+
+def staged_row(row_no: int, clean: Mapping[str, Any], refs: Mapping[str, Any]) -> StagedRow:
+    """touchpoint_clean()'s output and touchpoint_refs()'s, as the row to stage."""
+    return StagedRow(row_no, clean["source"], clean["external_id"], clean["kind"], clean["occurred_at"],
+                     clean["minutes"], clean["score"], refs["account_ext"], refs["contact_email"],
+                     refs["contact_ext"], refs["program_ext"], refs["account_domain"], refs["account_name"])
 
 
 @dataclass(frozen=True)
@@ -258,15 +297,18 @@ class TouchpointStage:
 
 
 def _with_candidates(found: list[StageProblem]) -> list[StageProblem]:
-    """An ambiguous account name's problem lists the accounts it could mean (one query for all)."""
-    prefix = f"{AMBIGUOUS} "
+    """Account-name problems in accounts.references' words, as the other kinds' imports give them: an
+    unknown name quoted, an ambiguous one with the accounts it could mean (one query for all)."""
+    prefix, unknown = f"{AMBIGUOUS} ", "no account is named "
     names = {p.reason.removeprefix(prefix).lower() for p in found if p.reason.startswith(prefix)}
-    if not names:
-        return found
-    resolved = references.resolve(("name", n) for n in names)
-    return [
-        StageProblem(p.row_no, p.field, references.ambiguous_reason(
-            p.reason.removeprefix(prefix), resolved.ambiguous.get(("name", p.reason.removeprefix(prefix).lower()), [])))
-        if p.reason.startswith(prefix) else p
-        for p in found
-    ]
+    resolved = references.resolve(("name", n) for n in names) if names else references.Resolved({}, {})
+    named = []
+    for p in found:
+        if p.reason.startswith(prefix):
+            name = p.reason.removeprefix(prefix).lower()
+            p = StageProblem(p.row_no, p.field, references.ambiguous_reason(
+                name, resolved.ambiguous.get(("name", name), [])))
+        elif p.field == "account_name" and p.reason.startswith(unknown):
+            p = StageProblem(p.row_no, p.field, resolved.reason(("name", p.reason.removeprefix(unknown).lower())))
+        named.append(p)
+    return named

@@ -1,7 +1,10 @@
+import codecs
 from collections.abc import Mapping
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 
 from imports import presets
 from imports.mapping import UserMapping
@@ -21,6 +24,28 @@ class UploadForm(forms.Form):
                                help_text="Zone of dates that carry no offset, e.g. Europe/Berlin.")
     dry_run = forms.BooleanField(required=False, label="Dry run (validate and count, write nothing)")
     file = forms.FileField(help_text="CSV, UTF-8 (with or without BOM) or Windows-1252.")
+
+    encoding = forms.CharField(required=False, max_length=40, label="Encoding (optional)",
+                               help_text="Leave blank to detect it; or e.g. cp1252, latin-1, utf-16.")
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        limit = settings.IMPORT_MAX_UPLOAD_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"The file is {filesizeformat(upload.size)}; the largest accepted is {filesizeformat(limit)} "
+                "(IMPORT_MAX_UPLOAD_BYTES). Split it, or import it with manage.py import_csv.")
+        return upload
+
+    def clean_encoding(self) -> str:
+        value = self.cleaned_data["encoding"].strip()
+        if value:
+            try:
+                codecs.lookup(value)
+            except LookupError as exc:
+                raise forms.ValidationError(
+                    f"Unknown encoding {value!r}: use e.g. utf-8, utf-16, cp1252, latin-1, iso-8859-15.") from exc
+        return value
 
     def clean_timezone(self) -> str:
         from imports.parsing import FileRejected, timezone_named

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.core.cache import cache
 from django.db import models
@@ -68,7 +70,9 @@ class ImportJob(models.Model):
     progress = models.FloatField(default=0, help_text="0–1 over both phases")
     # imports.services.ImportResult.to_dict(): counts, mapping, the first errors and their total.
     result = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True, help_text="An unexpected failure (a bug), not bad input")
+    error = models.TextField(blank=True, help_text="An unexpected failure (a bug, a dead worker), not bad input")
+    # Uploads (and their rejected rows) are deleted after IMPORT_RETENTION_DAYS; the job stays as history.
+    files_deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -91,13 +95,18 @@ class ImportJob(models.Model):
         return f"imports:progress:{self.pk}"
 
     def report_progress(self, phase: str, progress: float) -> None:
-        cache.set(self._progress_key(), (phase, progress), timeout=24 * 3600)
+        # The time is the heartbeat imports.housekeeping.import_jobs_sweep reads to find a dead worker.
+        cache.set(self._progress_key(), (phase, progress, time.time()), timeout=24 * 3600)
 
     def clear_progress(self) -> None:
         cache.delete(self._progress_key())
 
+    def last_heartbeat(self) -> float | None:
+        live = cache.get(self._progress_key())
+        return live[2] if live else None
+
     def with_live_progress(self) -> ImportJob:
         """This job, with the progress its running import reported last."""
         if self.status == self.Status.RUNNING and (live := cache.get(self._progress_key())):
-            self.phase, self.progress = live
+            self.phase, self.progress = live[0], live[1]
         return self

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from accounts import services as rules
 from accounts import references
+from accounts import services as rules
 from accounts.models import Account
 from accounts.references import AccountKey
 from imports import parsing, presets

@@ -28,7 +28,7 @@ from django.db import transaction
 from accounts import services as rules
 from accounts.models import Program
 from accounts.picklists import Picklists
-from accounts.staging import StagedRow, TouchpointStage
+from accounts.staging import StagedRow, TouchpointStage, staged_row, touchpoint_refs
 from imports import mapping as user_mapping
 from imports import parsing, presets
 from imports.checks import BATCH_CHECKS
@@ -463,31 +463,17 @@ class ImportRun:
                     })
                 except rules.InvalidRecord as exc:
                     problems += [(p.field, p.reason) for p in exc.problems]
-            email = None
-            if raw.get("contact_email"):
-                email = emails.check(raw["contact_email"])
-                if email is None:
-                    problems.append(("contact_email", f"{raw['contact_email']!r} is not an email address"))
-            account_ext = raw.get("account_external_id", "").strip() or None
-            account_domain = account_name = None
-            if not account_ext:
-                account_name = raw.get("account_name", "").strip() or None
-                try:
-                    account_domain = rules.validate_domain(raw.get("account_domain"))
-                except ValueError as exc:
-                    problems.append(("account_domain", str(exc)))
-            contact_ext = raw.get("contact_external_id", "").strip() or None
-            if not (account_ext or account_domain or account_name or email or contact_ext) and not any(
-                    f in ("contact_email", "account_domain") for f, _ in problems):
-                problems.append(("account_external_id", "a touchpoint needs an account, a contact email or a contact id"))
+            refs: dict[str, Any] = {}
+            try:
+                refs = touchpoint_refs(refs={**raw, "program_external_id": extra.get("program_external_id")
+                                             or raw.get("program_external_id")}, check_email=emails.check)
+            except rules.InvalidRecord as exc:
+                problems += [(p.field, p.reason) for p in exc.problems]
             if problems:
                 for name, reason in problems:
                     self.error(line, name, reason)
                 continue
-            program_ext = (extra.get("program_external_id") or raw.get("program_external_id", "")).strip() or None
-            yield StagedRow(line, clean["source"], clean["external_id"], clean["kind"], clean["occurred_at"],
-                            clean["minutes"], clean["score"], account_ext, email, contact_ext, program_ext,
-                            account_domain, account_name)
+            yield staged_row(line, clean, refs)
 
     def _minutes(self, raw: dict[str, str], extra: dict[str, str], occurred_at: dt.datetime | None,
                  problems: list[tuple[str, str]]) -> Decimal | None:

@@ -7,11 +7,13 @@ from functools import wraps
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from abm_dashboard.broker import BrokerUnavailable
 from accounts.roles import can_manage_data
 from imports import mapping as user_mapping
 from imports import presets
@@ -42,10 +44,12 @@ def import_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         job = import_job_upload(kind=data["kind"], preset=data["preset"], dry_run=data["dry_run"],
-                                timezone=data["timezone"], upload=data["file"], user=request.user)
+                                timezone=data["timezone"], upload=data["file"], user=request.user,
+                                encoding=data["encoding"])
         return redirect("imports:job", pk=job.pk)
     jobs = ImportJob.objects.select_related("created_by")[:10]
-    return render(request, "imports/import.html", {"form": form, "jobs": jobs})
+    return render(request, "imports/import.html", {"form": form, "jobs": jobs,
+                                                   "retention_days": settings.IMPORT_RETENTION_DAYS})
 
 
 def _initial_mapping(job: ImportJob) -> tuple[user_mapping.UserMapping | None, str]:
@@ -94,7 +98,7 @@ class _Columns:
 def job_page(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(ImportJob.objects.select_related("profile"), pk=pk)
     context: dict[str, Any] = {"job": job}
-    if job.status == ImportJob.Status.UPLOADED:
+    if job.status == ImportJob.Status.UPLOADED and not job.files_deleted_at:
         context.update(_mapping_context(job))
     return render(request, "imports/job.html", context)
 
@@ -156,7 +160,11 @@ def job_run(request: HttpRequest, pk: int) -> HttpResponse:
     except FileRejected as exc:
         context = {"job": job, **_mapping_context(job, user=None, error=str(exc), profile_name=profile_name)}
         return render(request, "imports/job.html", context, status=400)
-    import_job_start(job=job)
+    try:
+        import_job_start(job=job)
+    except BrokerUnavailable as exc:
+        context = {"job": job, **_mapping_context(job, error=str(exc))}
+        return render(request, "imports/job.html", context, status=503)
     return redirect("imports:job", pk=job.pk)
 
 
@@ -173,7 +181,7 @@ def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
 def job_rejected(request: HttpRequest, pk: int) -> FileResponse:
     """The rejected rows with their reasons, to fix and import again."""
     job = get_object_or_404(ImportJob, pk=pk)
-    if not job.rejected_file:
+    if not job.rejected_file or job.files_deleted_at:
         raise Http404("This import has no rejected rows.")
     name = f"{Path(job.original_name).stem}.rejected.csv"
     return FileResponse(job.rejected_file.open("rb"), as_attachment=True, filename=name, content_type="text/csv")

@@ -215,6 +215,10 @@ class TouchpointItemSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=TouchpointKind.choices)
     occurred_at = serializers.DateTimeField()
     account_external_id = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    account_domain = serializers.CharField(required=False, allow_blank=True, allow_null=True,
+                                           help_text="When no account_external_id: the account's domain")
+    account_name = serializers.CharField(required=False, allow_blank=True, allow_null=True,
+                                         help_text="When neither: the account's name (exact, case-insensitive)")
     contact_email = serializers.EmailField(required=False, allow_blank=True, allow_null=True)
     contact_external_id = serializers.CharField(required=False, allow_blank=True, allow_null=True)
     program_external_id = serializers.CharField(required=False, allow_blank=True, allow_null=True)

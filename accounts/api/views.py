@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import Count
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -18,7 +19,7 @@ from accounts import services as rules
 from accounts.api import filters, serializers
 from accounts.api.permissions import ReadOrManageData
 from accounts.models import Account, Contact, Opportunity, Program, Segment
-from accounts.staging import StagedRow, TouchpointStage
+from accounts.staging import StagedRow, TouchpointStage, staged_row, touchpoint_refs
 
 BULK_MAX = 10_000
 ERRORS_SHOWN = 1000
@@ -26,14 +27,12 @@ ERRORS_SHOWN = 1000
 
 class _ReadCreateUpdate(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                         mixins.UpdateModelMixin, viewsets.GenericViewSet):
-    """No DELETE: records leave through the admin, where the cascade to touchpoints is visible.
-
-    A write is one transaction: an account whose owner_email names a new user creates that user
-    first, and a later refusal (a duplicate domain, say) must take the user back with it.
-    """
+    """No DELETE: records leave through the admin, where the cascade to touchpoints is visible."""
 
     permission_classes = [ReadOrManageData]
 
+    # A write is one transaction: an account whose owner_email names a new user creates that user
+    # first, and a later refusal (a duplicate domain, say) must take the user back with it.
     def perform_create(self, serializer: BaseSerializer) -> None:
         with transaction.atomic():
             super().perform_create(serializer)
@@ -86,6 +85,13 @@ class TokenView(ObtainAuthToken):
     # The stock view lists DRF's plain JSONParser; use the API's bounded one like every other view.
     parser_classes = (*api_settings.DEFAULT_PARSER_CLASSES,)
 
+    @extend_schema(
+        summary="Exchange a username and password for a token",
+        description="After 5 failed attempts for one username from one address, this answers 429 for "
+                    "15 minutes, even to the right password (AXES_FAILURE_LIMIT, AXES_COOLOFF_MINUTES).",
+        responses={200: AuthTokenSerializer, 400: OpenApiResponse(description="Wrong username or password"),
+                   429: OpenApiResponse(description="Locked out: too many failed attempts")},
+    )
     def post(self, request: Request, *args, **kwargs) -> Response:
         try:
             return super().post(request, *args, **kwargs)
@@ -148,16 +154,12 @@ def _item_row(index: int, item: object, errors: list[dict]) -> StagedRow | None:
     except rules.InvalidRecord as exc:
         errors += [{"index": index, "field": p.field, "reason": p.reason} for p in exc.problems]
         return None
-    email = rules.normalise_email(data.get("contact_email"))
-    account_ext = (data.get("account_external_id") or "").strip() or None
-    contact_ext = (data.get("contact_external_id") or "").strip() or None
-    if not (account_ext or email or contact_ext):
-        errors.append({"index": index, "field": "account_external_id",
-                       "reason": "a touchpoint needs account_external_id, contact_email or contact_external_id"})
+    try:
+        refs = touchpoint_refs(refs=data, check_email=rules.normalise_email)
+    except rules.InvalidRecord as exc:
+        errors += [{"index": index, "field": p.field, "reason": p.reason} for p in exc.problems]
         return None
-    return StagedRow(index, clean["source"], clean["external_id"], clean["kind"], clean["occurred_at"],
-                     clean["minutes"], clean["score"], account_ext, email, contact_ext,
-                     (data.get("program_external_id") or "").strip() or None)
+    return staged_row(index, clean, refs)
 
 
 def _rejected(errors: list[dict], total: int | None = None) -> Response:
