@@ -10,7 +10,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import Account, Contact, Opportunity, Program, Touchpoint
-from metrics.models import AccountSnapshot
+from metrics.models import AccountSnapshot, MetricsRun
 
 pytestmark = pytest.mark.django_db
 
@@ -164,6 +164,8 @@ def test_account_snapshots_by_account_and_date_range(api, charlie, acme):
     for day in (1, 2, 3):
         AccountSnapshot.objects.create(account=acme, as_of=dt.date(2024, 3, day), minutes_90d=day * 10)
     AccountSnapshot.objects.create(account=other, as_of=dt.date(2024, 3, 2))
+    for day in (1, 2, 3):
+        MetricsRun.objects.create(as_of=dt.date(2024, 3, day), status="done")
     response = _as(api, charlie).get(
         f"/api/v1/metrics/account-snapshots/?account={acme.pk}&as_of_from=2024-03-02&as_of_to=2024-03-03")
     rows = response.json()["results"]
