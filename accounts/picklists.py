@@ -54,6 +54,8 @@ class Picklists:
 
     roles: dict[str, str] = field(default_factory=dict)
     stages: dict[str, str] = field(default_factory=dict)
+    # The admin's role labels, for accepted_roles(): read with the synonyms, not once per bad row.
+    role_labels: tuple[str, ...] = ()
 
     @classmethod
     def built_in(cls) -> Picklists:
@@ -65,9 +67,12 @@ class Picklists:
     def load(cls) -> Picklists:
         """The built-ins plus the admin's synonyms (one query); an import loads them once."""
         base = cls.built_in()
-        for kind, key, value in PicklistSynonym.objects.values_list("field", "key", "value"):
+        labels = []
+        for kind, key, value, label in PicklistSynonym.objects.values_list("field", "key", "value", "label"):
             (base.roles if kind == PicklistSynonym.Field.ROLE else base.stages)[key] = value
-        return base
+            if kind == PicklistSynonym.Field.ROLE:
+                labels.append(label)
+        return cls(roles=base.roles, stages=base.stages, role_labels=tuple(labels))
 
     def role(self, value: str) -> str | None:
         return self.roles.get(picklist_key(value))
@@ -78,6 +83,5 @@ class Picklists:
 
     def accepted_roles(self) -> str:
         """For an error message: our roles, then the synonyms the import understands."""
-        synonyms = sorted({*BUILT_IN_ROLES, *PicklistSynonym.objects.filter(
-            field=PicklistSynonym.Field.ROLE).values_list("label", flat=True)})
+        synonyms = sorted({*BUILT_IN_ROLES, *self.role_labels})
         return f"{', '.join(Role.values)} (or a CRM label: {', '.join(synonyms)})"

@@ -15,6 +15,18 @@ from django.db.models.functions import Lower
 
 from accounts.models import Account
 
+class FoldedLower(Lower):
+    """lower() that folds every script on SQLite too (accounts.apps registers unicode_lower)."""
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, function="unicode_lower", **extra)
+
+
+def sql_lower(vendor: str) -> str:
+    """The SQL function raw queries use to fold names (see FoldedLower)."""
+    return "unicode_lower" if vendor == "sqlite" else "lower"
+
+
 # (how, value): ("external_id", "0015…"), ("domain", "acme.com") or ("name", "acme corp") — names lower-cased.
 AccountKey = tuple[str, str]
 CANDIDATES_SHOWN = 5
@@ -38,25 +50,28 @@ class Resolved:
     ids: dict[AccountKey, int]
     ambiguous: dict[AccountKey, list[Account]]
 
-    def reason(self, key: AccountKey) -> str:
-        """Why `key` found no account, for a row error."""
+    def reason(self, key: AccountKey, as_written: str | None = None) -> str:
+        """Why `key` found no account, for a row error (a name as the row wrote it)."""
         how, value = key
         if key in self.ambiguous:
-            return ambiguous_reason(value, self.ambiguous[key])
+            return ambiguous_reason(as_written or value, self.ambiguous[key])
         if how == "external_id":
             return f"unknown account {value}"
         if how == "domain":
             return f"no account has the domain {value}"
-        return f"no account is named {value!r}"
+        return f"no account is named {as_written or value!r}"
 
 
-def ambiguous_reason(name: str, candidates: list[Account]) -> str:
+NAME_ANOTHER_WAY = "name the account by account_external_id or account_domain instead"
+
+
+def ambiguous_reason(name: str, candidates: list[Account], hint: str = NAME_ANOTHER_WAY) -> str:
     shown = "; ".join(
         f"{a.name} (id {a.external_id or '-'}, domain {a.domain or '-'})" for a in candidates[:CANDIDATES_SHOWN]
     )
     more = len(candidates) - CANDIDATES_SHOWN
     return (f"the name {name!r} matches {len(candidates)} accounts: {shown}{f' and {more} more' if more > 0 else ''}; "
-            "name the account by account_external_id or account_domain instead")
+            f"{hint}")
 
 
 def resolve(keys: Iterable[AccountKey]) -> Resolved:
@@ -74,7 +89,7 @@ def resolve(keys: Iterable[AccountKey]) -> Resolved:
             ids[("domain", domain)] = pk
     if wanted["name"]:
         by_name: dict[str, list[Account]] = {}
-        found = (Account.objects.annotate(lname=Lower("name")).filter(lname__in=wanted["name"])
+        found = (Account.objects.annotate(lname=FoldedLower("name")).filter(lname__in=wanted["name"])
                  .only("id", "name", "external_id", "domain").order_by("id"))
         for account in found:
             by_name.setdefault(account.name.lower(), []).append(account)

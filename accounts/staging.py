@@ -93,6 +93,7 @@ class StageProblem:
 
 
 # No account id given: the account by domain, else by name (lower-cased; `an.n` > 1 is ambiguous).
+# On SQLite, TouchpointStage._sql swaps lower() for unicode_lower() (accounts.references.sql_lower).
 _BY_DOMAIN = "s.account_ext IS NULL AND s.account_domain IS NOT NULL"
 _BY_NAME = "s.account_ext IS NULL AND s.account_domain IS NULL AND s.account_name IS NOT NULL"
 _NO_ACCOUNT_GIVEN = "s.account_ext IS NULL AND s.account_domain IS NULL AND s.account_name IS NULL"
@@ -212,7 +213,7 @@ class TouchpointStage:
         with connection.cursor() as cur:
             if self.vendor == "postgresql":
                 cur.execute(f"ANALYZE {STAGE}")
-            cur.execute(_COUNT_PROBLEMS)
+            cur.execute(self._sql(_COUNT_PROBLEMS))
             counts = cur.fetchone()
             found: list[StageProblem] = []
             total = 0
@@ -230,17 +231,22 @@ class TouchpointStage:
             for (field, where, reason), n in zip(_CHECKS, counts, strict=True):
                 if n:
                     total += n
-                    cur.execute(f"SELECT s.row_no, {reason} FROM {STAGE} s WHERE {where} ORDER BY s.row_no{cap}")
+                    cur.execute(self._sql(f"SELECT s.row_no, {reason} FROM {STAGE} s WHERE {where} "
+                                          f"ORDER BY s.row_no{cap}"))
                     found += [StageProblem(r, field, text) for r, text in cur.fetchall()]
             rows_affected = len({r for r, _ in dup_rows})
             if total > len(dup_rows):
                 where_any = " OR ".join(f"({w})" for _, w, _ in _CHECKS)
                 dup_clause = (f"s.row_no IN ({', '.join(str(r) for r, _ in dup_rows)})" if dup_rows else "1 = 0")
-                cur.execute(f"SELECT count(*) FROM {STAGE} s WHERE ({where_any}) AND NOT ({dup_clause})")
+                cur.execute(self._sql(f"SELECT count(*) FROM {STAGE} s WHERE ({where_any}) AND NOT ({dup_clause})"))
                 rows_affected += cur.fetchone()[0]
         found = _with_candidates(found)
         found.sort(key=lambda p: p.row_no)
         return found[:limit], total, rows_affected
+
+    def _sql(self, text: str) -> str:
+        """Name matching folds case the same way on every database (accounts.references.sql_lower)."""
+        return text.replace("lower(", f"{references.sql_lower(self.vendor)}(")
 
     def discard(self, rows: set[int]) -> None:
         """Drop these staged rows (rejected ones, when the import skips bad rows)."""
@@ -290,7 +296,7 @@ class TouchpointStage:
                     f"WHERE t.source = s.source AND t.external_id = s.external_id)"
                 )
                 created = cur.fetchone()[0]
-                cur.execute(insert)
+                cur.execute(self._sql(insert))
                 written = cur.rowcount
         updated = written - created
         return created, updated, self.count - written
@@ -305,10 +311,11 @@ def _with_candidates(found: list[StageProblem]) -> list[StageProblem]:
     named = []
     for p in found:
         if p.reason.startswith(prefix):
-            name = p.reason.removeprefix(prefix).lower()
+            name = p.reason.removeprefix(prefix)
             p = StageProblem(p.row_no, p.field, references.ambiguous_reason(
-                name, resolved.ambiguous.get(("name", name), [])))
+                name, resolved.ambiguous.get(("name", name.lower()), [])))
         elif p.field == "account_name" and p.reason.startswith(unknown):
-            p = StageProblem(p.row_no, p.field, resolved.reason(("name", p.reason.removeprefix(unknown).lower())))
+            name = p.reason.removeprefix(unknown)
+            p = StageProblem(p.row_no, p.field, resolved.reason(("name", name.lower()), as_written=name))
         named.append(p)
     return named

@@ -52,7 +52,7 @@ class _Checks:
                 continue
             if unknown_names_ok and key[0] == "name" and key not in resolved.ambiguous:
                 continue
-            errors.append((line, r["account_field"], resolved.reason(key)))
+            errors.append((line, r["account_field"], resolved.reason(key, as_written=r.get("account_text"))))
         return errors
 
 
@@ -90,8 +90,11 @@ class _AccountChecks(_Checks):
                     errors.append((line, "name", f"duplicate name {fields['name']!r} with other values: "
                                                  f"already in row {first}"))
         ambiguous = self.job.refs.resolve({key for _, key in name_keyed}).ambiguous
-        errors += [(line, "name", references.ambiguous_reason(key[1], ambiguous[key]))
-                   for line, key in name_keyed if key in ambiguous]
+        by_line = dict(batch)
+        errors += [(line, "name", references.ambiguous_reason(
+            by_line[line]["fields"]["name"], ambiguous[key],
+            hint="give the row an external_id or a domain to tell them apart")) for line, key in name_keyed
+            if key in ambiguous]
         conflicts = stored_conflicts(Account, batch, "domain")
         if lenient:
             for line, _, reason in conflicts:
@@ -158,7 +161,7 @@ class _TargetChecks(_Checks):
     def batch_errors(self, batch):
         resolved = self.job.refs.resolve({r["account_key"] for _, r in batch})
         self.job.resolved_targets.update(resolved.ids)
-        return [(line, r["account_key"][0], resolved.reason(r["account_key"]))
+        return [(line, r["account_key"][0], resolved.reason(r["account_key"], as_written=r["account_text"]))
                 for line, r in batch if r["account_key"] in resolved.ambiguous]
 
 

@@ -68,7 +68,7 @@ def import_job_configure(*, job: ImportJob, mapping: UserMapping | None, on_erro
         chosen = user_mapping.choose(header, job.kind, job.preset, mapping)
         if chosen.missing:
             wanted = "; ".join(" or ".join(group) for group in chosen.missing)
-            raise FileRejected(f"Choose a column (or a constant) for: {wanted}.")
+            raise FileRejected(f"Choose a column or a constant for: {wanted}.")
         if profile_name:
             profile = profile_save(name=profile_name, kind=job.kind, preset=job.preset, header=header,
                                    mapping=mapping, user=user)

@@ -21,9 +21,10 @@ The rules (docs/import.md states them for users):
   Every byte that does not decode in the encoding refuses the file with its offset and line, also
   beyond the first MiB and also in a picked encoding.
 - CSV: `,`, `;` or tab, whichever the header uses most; strict quoting. A quote never closed, a
-  field over FIELD_LIMIT (how a quote never closed shows in a big file) and a row with more
-  non-empty cells than the header refuse the file with the line. Fewer cells are fine (exporters
-  drop trailing empty columns). NUL characters reach the caller in the cells: see nul_columns().
+  field over FIELD_LIMIT (how a quote never closed shows in a big file), text after a closing
+  quote, a line over LINE_LIMIT and a row with more non-empty cells than the header refuse the
+  file with the line. Fewer cells are fine (exporters drop trailing empty columns). NUL characters
+  reach the caller in the cells; the import makes each a row error (NUL_REASON).
 - Dates: ISO 8601 (`2024-03-05`, `2024-03-05T14:30:00Z`, `+02:00` offsets, a space instead of
   `T`, a trailing ` UTC`); slashes are US (`03/05/2024` = 5 March); dots are EU (`05.03.2024` =
   5 March). A value without an offset is in the import's time zone (UTC unless --timezone).
@@ -56,6 +57,9 @@ SNIFF_BYTES = 1 << 20
 # memory. csv.field_size_limit is process-wide: this raises it for every reader in the process.
 FIELD_LIMIT = 1 << 20
 csv.field_size_limit(FIELD_LIMIT)
+# Lines are read whole before the CSV parser sees them: this caps one line's memory when a file
+# has no line breaks the decoder knows (a wrong encoding, a binary file).
+LINE_LIMIT = 8 << 20
 
 COMMON_ENCODINGS = ("utf-8", "utf-16", "cp1252", "latin-1", "iso-8859-15", "mac-roman", "shift_jis")
 NUL_REASON = "contains a NUL byte (\\x00)"
@@ -327,14 +331,15 @@ class CsvSource:
         self._file.seek(skip)
         raw = _Utf8Guard(self._file) if self.encoding.how == "guessed" else self._file
         self._text = io.TextIOWrapper(io.BufferedReader(raw, 1 << 16), encoding=codec, newline="")
+        lines = self._lines()
         try:
-            first = self._text.readline()
+            first = next(lines, "")
         except (UnicodeDecodeError, _MixedEncoding) as exc:
             raise self._rejection(exc, 1) from exc
         if not first:
             raise FileRejected("The file is empty.")
         self.delimiter = _delimiter(first)
-        self._reader = csv.reader(itertools.chain([first], self._text), delimiter=self.delimiter, strict=True)
+        self._reader = csv.reader(itertools.chain([first], lines), delimiter=self.delimiter, strict=True)
         try:
             header = next(self._reader, None)
         except (csv.Error, UnicodeDecodeError, _MixedEncoding) as exc:
@@ -345,13 +350,25 @@ class CsvSource:
         if not any(self.header):
             raise FileRejected("The first line (the header) is empty.")
 
+    def _lines(self) -> Iterator[str]:
+        readline = self._text.readline
+        number = 0
+        while line := readline(LINE_LIMIT):
+            number += 1
+            if len(line) == LINE_LIMIT and line[-1] not in "\r\n":
+                raise FileRejected(
+                    f"Line {number} is longer than {LINE_LIMIT >> 20} MiB: the file has no line breaks there "
+                    "(is it a CSV file, in this encoding?)."
+                )
+            yield line
+
     @property
     def fraction_read(self) -> float:
         return min(1.0, self._file.tell() / self.size) if self.size else 1.0
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """Data rows with the file line they start on (the header is line 1), cells as read (NULs
-        included: see nul_columns); blank lines skipped. Refuses the file (FileRejected) at a bad
+        included: the import reports them, NUL_REASON); blank lines skipped. Refuses the file (FileRejected) at a bad
         byte, a malformed quote or a row wider than the header."""
         reader, width = self._reader, len(self.header)
         start = reader.line_num + 1
@@ -415,15 +432,6 @@ def _malformed(error: str, start: int, line: int) -> FileRejected:
             'quoted value as "".'
         )
     return FileRejected(f"Line {start}: the CSV is malformed ({error}).")
-
-
-def nul_columns(cells: list[str]) -> list[int]:
-    """Indexes of the cells that hold a NUL character. PostgreSQL cannot store one in text, so the
-    import reports each as a row error (`NUL_REASON`) instead of failing when it writes; rows()
-    passes NULs through untouched (Python 3.11's csv module reads them)."""
-    if "\x00" not in "".join(cells):  # nearly every row: one scan
-        return []
-    return [i for i, cell in enumerate(cells) if "\x00" in cell]
 
 
 def _delimiter(header_line: str) -> str:

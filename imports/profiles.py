@@ -13,7 +13,7 @@ from imports.models import ImportProfile, header_signature
 
 
 def file_header(path: Path, encoding: str | None = None) -> list[str]:
-    chosen = parsing.detect_encoding(path, encoding) if encoding else parsing.detect_encoding(path)
+    chosen = parsing.detect_encoding(path, encoding or None)
     with parsing.CsvSource(path, chosen) as source:
         return source.header
 

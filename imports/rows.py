@@ -52,9 +52,10 @@ class EmailCache:
 def _typed(job: ImportRun, raw: dict[str, str], spec: dict[str, Callable[[str], Any]]) -> tuple[dict[str, Any], list]:
     """Each field of `spec` that the row has, converted (numbers times the user's multiplier)."""
     data: dict[str, Any] = {}
-    problems: list[tuple[str, str]] = []
+    # A NUL byte (\x00) is a row error here, never a database error later.
+    problems: list[tuple[str, str]] = [(name, parsing.NUL_REASON) for name, value in raw.items() if "\x00" in value]
     for name, convert in spec.items():
-        if name in raw:
+        if name in raw and "\x00" not in raw[name]:
             try:
                 data[name] = job.scaled(name, convert(raw[name]))
             except ValueError as exc:
@@ -151,6 +152,11 @@ def _account_of(job: ImportRun, raw: dict[str, str], kind: str) -> tuple[Account
     return key, field
 
 
+def _account_text(raw: dict[str, str], field: str) -> str:
+    """The account as the row wrote it, for messages."""
+    return raw.get(field, "").strip()
+
+
 def _parse_contact(job: ImportRun, raw: dict[str, str]) -> dict[str, Any]:
     data, problems = _typed(job, raw, {
         "external_id": _text, "email": _text, "first_name": _text, "last_name": _text, "title": _text,
@@ -162,7 +168,7 @@ def _parse_contact(job: ImportRun, raw: dict[str, str]) -> dict[str, Any]:
         raise presets.Skip("line without a contact (a report's account-only line)")
     clean = _clean(rules.contact_clean, data, problems, picklists=job.picklists)
     key, field = _account_of(job, raw, "contacts")
-    return {"fields": clean, "account_key": key, "account_field": field}
+    return {"fields": clean, "account_key": key, "account_field": field, "account_text": _account_text(raw, field)}
 
 
 def _parse_program(job: ImportRun, raw: dict[str, str]) -> dict[str, Any]:
@@ -215,7 +221,7 @@ def _parse_opportunity(job: ImportRun, raw: dict[str, str]) -> dict[str, Any]:
     except RowProblems as exc:
         problems[:0] = exc.problems
     clean = _clean(rules.opportunity_clean, data, problems, picklists=job.picklists)
-    return {"fields": clean, "account_key": key, "account_field": field}
+    return {"fields": clean, "account_key": key, "account_field": field, "account_text": _account_text(raw, field)}
 
 
 def _parse_target(job: ImportRun, raw: dict[str, str]) -> dict[str, Any]:
@@ -239,7 +245,8 @@ def _parse_target(job: ImportRun, raw: dict[str, str]) -> dict[str, Any]:
                          "is blank: a target row names its account by external_id, domain or name"))
     if problems:
         raise RowProblems(problems)
-    return {"account_key": key, "tier": tier, "segment": raw.get("segment", "").strip(),
+    return {"account_key": key, "account_text": raw.get(key[0], "").strip(), "tier": tier,
+            "segment": raw.get("segment", "").strip(),
             "label": raw.get("name") or raw.get("domain") or raw.get("external_id")}
 
 

@@ -192,7 +192,7 @@ class ImportRun:
         self.tz = tz
         self.result = result
         self.progress = progress
-        self.encoding = parsing.detect_encoding(path, encoding) if encoding else parsing.detect_encoding(path)
+        self.encoding = parsing.detect_encoding(path, encoding or None)
         result.encoding = self.encoding.label
         with parsing.CsvSource(path, self.encoding) as source:
             self.mapping = user_mapping.choose(source.header, kind, preset, user)
@@ -383,13 +383,17 @@ class ImportRun:
             out = csv.writer(fh)
             out.writerow([*source.header, "_row", "_column", "_reason"])
             width = len(source.header)
+            position = {h: i for i, h in enumerate(source.header)}
             for line, cells in source.rows():
                 problems = self.bad_lines.get(line)
                 if problems is None and line in self.not_found_lines:
                     problems = [("", "matched no account")]
                 if problems:
+                    problems = sorted(problems, key=lambda p: position.get(p[0], width))  # in file order
                     cells = (cells + [""] * width)[:max(width, len(cells))]
-                    out.writerow([*(rules.csv_safe(c) for c in cells), line,
+                    # The user's own cells, untouched (no csv_safe quote): the file goes back into
+                    # the import once fixed, and "-250" or "+49 30…" must read as they did.
+                    out.writerow([*cells, line,
                                   "; ".join(dict.fromkeys(c for c, _ in problems)),
                                   "; ".join(f"{c}: {r}" if len(problems) > 1 else r for c, r in problems)])
 
@@ -441,7 +445,11 @@ class ImportRun:
             except presets.Skip as exc:
                 self.skipped[exc.reason] += 1
                 continue
-            problems: list[tuple[str, str]] = []
+            problems = [(name, parsing.NUL_REASON) for name, value in raw.items() if "\x00" in value]
+            if problems:
+                for name, reason in problems:
+                    self.error(line, name, reason)
+                continue
             try:
                 occurred_at = parsing.parse_datetime(raw.get("occurred_at", ""), tz)
             except ValueError as exc:

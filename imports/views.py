@@ -104,13 +104,13 @@ def job_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _mapping_context(job: ImportJob, user: user_mapping.UserMapping | None = None, error: str = "",
-                     profile_name: str = "") -> dict[str, Any]:
+                     profile_name: str = "", on_error: str | None = None) -> dict[str, Any]:
     initial, profile = (user, profile_name) if user is not None else _initial_mapping(job)
     preview = preview_csv(kind=job.kind, path=Path(job.file.path), preset=job.preset, rows=PREVIEW_ROWS,
                           mapping=initial, encoding=job.encoding or None)
-    if preview.file_error and initial is not None and not error:
-        # A saved mapping that no longer fits this file: start from the preset's guess instead.
-        error, initial, profile = preview.file_error, None, ""
+    if preview.file_error and initial is not None:
+        # A saved (or posted) mapping that does not fit this file: start from the preset's guess instead.
+        error, initial, profile = error or preview.file_error, None, ""
         preview = preview_csv(kind=job.kind, path=Path(job.file.path), preset=job.preset, rows=PREVIEW_ROWS,
                               encoding=job.encoding or None)
     if preview.file_error:
@@ -125,7 +125,7 @@ def _mapping_context(job: ImportJob, user: user_mapping.UserMapping | None = Non
         "preview": preview, "rows": rows, "error": preview.file_error,
         "profile_name": profile or f"{job.kind} from {Path(job.original_name).stem}"[:120],
         "profile_found": bool(profile) and user is None, "mapping_error": error,
-        "on_error": job.on_error,
+        "on_error": on_error or job.on_error,
     }
 
 
@@ -154,16 +154,20 @@ def job_run(request: HttpRequest, pk: int) -> HttpResponse:
     fields = mapping_fields(job.kind, job.preset)
     on_error = request.POST.get("on_error", "fail")
     profile_name = request.POST.get("profile_name", "").strip()
+    user = None
     try:
         user = mapping_from_post(request.POST, fields) if "map__" + fields[0] in request.POST else None
         import_job_configure(job=job, mapping=user, on_error=on_error, profile_name=profile_name, user=request.user)
     except FileRejected as exc:
-        context = {"job": job, **_mapping_context(job, user=None, error=str(exc), profile_name=profile_name)}
+        # The form comes back with the user's own choices, to correct the one at fault.
+        context = {"job": job, **_mapping_context(job, user=user, error=str(exc), profile_name=profile_name,
+                                                  on_error=on_error)}
         return render(request, "imports/job.html", context, status=400)
     try:
         import_job_start(job=job)
     except BrokerUnavailable as exc:
-        context = {"job": job, **_mapping_context(job, error=str(exc))}
+        context = {"job": job, **_mapping_context(job, user=user, error=str(exc), profile_name=profile_name,
+                                                  on_error=on_error)}
         return render(request, "imports/job.html", context, status=503)
     return redirect("imports:job", pk=job.pk)
 

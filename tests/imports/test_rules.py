@@ -121,9 +121,10 @@ def test_empty_files(csv_file, text, message):
     assert result.file_error == message
 
 
-def test_utf16_is_rejected_clearly(csv_file):
-    result = import_csv(kind="accounts", path=csv_file(ACCOUNTS + "A1,Acme,acme.com,,,,,,,,\n", encoding="utf-16"))
-    assert result.file_error.startswith("The file is UTF-16; save it as UTF-8")
+def test_utf16_is_read(csv_file):
+    result = import_csv(kind="accounts", path=csv_file(ACCOUNTS + "A1,Müller AG,acme.com,,,,,,,,\n", encoding="utf-16"))
+    assert (result.ok, result.encoding) == (True, "UTF-16 LE with BOM")
+    assert Account.objects.get().name == "Müller AG"
 
 
 def test_latin1_is_detected_and_decoded(csv_file):
@@ -141,7 +142,9 @@ def test_utf8_broken_after_the_sniffed_part_is_rejected(csv_file):
     with path.open("ab") as fh:
         fh.write("B1,Soci\u00e9t\u00e9,b.fr,,,,,,,,\n".encode("latin-1"))
     result = import_csv(kind="accounts", path=path)
-    assert result.file_error == "The file is not valid UTF-8 at line 20002 (byte 0xe9); save it as UTF-8."
+    offset = len((ACCOUNTS + rows).encode()) + len("B1,Soci")
+    assert result.file_error == (
+        f"The file is not valid UTF-8: byte 0xe9 at offset {offset} (line 20002). Save it as UTF-8, or pick its encoding.")
     assert table_counts() == before
 
 
