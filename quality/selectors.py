@@ -2,7 +2,8 @@
 
 Each check fetches the first RECORDS_SHOWN records behind one problem and, when there are that
 many, counts them all in the database. Nothing loops over records in Python or queries per
-record, so the page runs a bounded number of queries whatever the data size. The comment on each check says which index serves it, or why none does.
+record, so the page runs a bounded number of queries whatever the data size. The comment on
+each check says which index serves it, or why none does.
 """
 
 from __future__ import annotations
