@@ -28,6 +28,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from abm_dashboard.broker import BrokerUnavailable, broker_available
 from accounts.models import Account, Channel, Program, Segment
 from accounts.roles import EXECUTIVE, can_manage_data, user_groups
 from accounts.services import InvalidRecord, account_targets_mark, account_targets_unmark
@@ -36,8 +37,8 @@ from dashboard.definitions import DEFINITIONS, FAMILIES
 from dashboard.forms import AccountFilterForm, TargetMarkForm, parse_date
 from metrics import selectors as metric_selectors
 from metrics.exports import csv_value
-from metrics.selectors import last_complete_day
 from metrics.models import AttributionModel, MetricSettings, MetricsRun
+from metrics.selectors import last_complete_day
 
 ACCOUNTS_PER_PAGE = 50
 PROGRAMS_PER_PAGE = 50
@@ -556,16 +557,16 @@ def _run_context(request: HttpRequest, *, queued: dt.date | None = None, refused
         "running": active or waiting is not None,
         "queued": waiting,
         "refused": refused,
-        "compute_day": last_complete_day(),
+        "run_day": last_complete_day(),
     }
 
 
 def _start_metrics_run() -> bool:
     """Queue the run of yesterday (the last complete UTC day), as the compute button does; False
-    when the task is missing or that day is being computed already (the task would refuse it:
-    one run per day at a time, enforced in the database)."""
+    when the task is missing, the broker is down, or that day is being computed already (the
+    task would refuse it: one run per day at a time, enforced in the database)."""
     task = _compute_task()
-    if task is None or metric_selectors.active_run(last_complete_day()) is not None:
+    if task is None or metric_selectors.active_run(last_complete_day()) is not None or not broker_available():
         return False
     task.delay(last_complete_day().isoformat())
     return True
@@ -578,6 +579,8 @@ def metrics_run_start(request: HttpRequest) -> HttpResponse:
         return HttpResponseForbidden("Only marketing ops and admins can start a metrics run.")
     if _compute_task() is None:
         return HttpResponse("The metrics task is not installed; run `python manage.py compute_metrics`.", status=503)
+    if not broker_available():
+        raise BrokerUnavailable()  # a 503 saying so (abm_dashboard.middleware), not a hung request
     day = last_complete_day()
     queued, refused = None, ""
     in_progress = metric_selectors.active_run(day)

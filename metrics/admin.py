@@ -7,6 +7,7 @@ from metrics.models import (
     InfluenceSummary,
     MetricSettings,
     MetricsRun,
+    MetricsRunChunk,
     OutcomeGroup,
     ProgramSnapshot,
     SegmentSnapshot,
@@ -43,9 +44,37 @@ class ProgramSnapshotAdmin(admin.ModelAdmin):
     list_filter = ("as_of",)
 
 
+class MetricsRunChunkInline(admin.TabularInline):
+    model = MetricsRunChunk
+    fields = ("index", "accounts", "done_at")
+    readonly_fields = fields
+    ordering = ("index",)
+    extra = 0
+    can_delete = False
+
+    @admin.display(description="accounts")
+    def accounts(self, chunk: MetricsRunChunk) -> int:
+        return len(chunk.account_ids)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(MetricsRun)
 class MetricsRunAdmin(admin.ModelAdmin):
-    list_display = ("as_of", "status", "chunks_done", "chunks_total", "started_at", "finished_at")
+    """Read-only: runs are started by the nightly task, compute_metrics or the dashboard's button,
+    and moved along by their tasks and the stall detector (docs/operations.md, "Metrics runs")."""
+
+    list_display = ("as_of", "status", "chunks_done", "chunks_total", "requeues", "started_at", "progressed_at",
+                    "finished_at")
+    list_filter = ("status",)
+    inlines = [MetricsRunChunkInline]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        return [f.name for f in MetricsRun._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 @admin.register(ChannelSnapshot)

@@ -7,9 +7,13 @@ Figure names follow METRICS.md exactly.
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from accounts.models import Account, Channel, Program, Segment
+from accounts.models import Account, Channel, Program, Role, Segment, Seniority, TouchpointKind
 
 
 def default_minutes_by_kind() -> dict[str, float]:
@@ -43,6 +47,60 @@ def default_required_roles() -> list[str]:
     return ["decision_maker", "champion", "influencer", "technical_evaluator", "end_user"]
 
 
+# --- Validators of the settings: a bad value is refused where it is typed (the admin), not found
+# by the nightly run as a ZeroDivisionError or a TypeError.
+
+
+def validate_positive(value: float) -> None:
+    if not value > 0:
+        raise ValidationError("Must be greater than 0.", code="positive")
+
+
+def _weights(value: Any, *, names: list[str], what: str) -> None:
+    """A JSON object of known names → numbers ≥ 0."""
+    if not isinstance(value, dict):
+        raise ValidationError(f"Enter an object of {what} → number.", code="not_an_object")
+    errors = []
+    for name, weight in value.items():
+        if name not in names:
+            errors.append(ValidationError(f"{name!r} is not a {what}; choose from {', '.join(names)}.", code="unknown"))
+        elif isinstance(weight, bool) or not isinstance(weight, int | float) or not weight >= 0:
+            errors.append(ValidationError(f"The weight of {name!r} must be a number ≥ 0, not {weight!r}.", code="weight"))
+    if errors:
+        raise ValidationError(errors)
+
+
+def validate_minutes_by_kind(value: Any) -> None:
+    _weights(value, names=TouchpointKind.values, what="touchpoint kind")
+
+
+def validate_seniority_multipliers(value: Any) -> None:
+    _weights(value, names=Seniority.values, what="seniority")
+
+
+def validate_required_roles(value: Any) -> None:
+    """A non-empty list of distinct buying-committee roles; `other` is no committee role."""
+    if not isinstance(value, list) or not value:
+        raise ValidationError("List at least one required role.", code="empty")
+    errors = []
+    for role in value:
+        if role == Role.OTHER:
+            errors.append(ValidationError("'other' fills no required role.", code="other"))
+        elif role not in Role.values:
+            choices = ", ".join(r for r in Role.values if r != Role.OTHER)
+            errors.append(ValidationError(f"{role!r} is not a buying-committee role; choose from {choices}.",
+                                          code="unknown"))
+    if len(set(map(str, value))) != len(value):
+        errors.append(ValidationError("A role is listed twice.", code="duplicate"))
+    if errors:
+        raise ValidationError(errors)
+
+
+AT_LEAST_ONE = [MinValueValidator(1)]
+NOT_NEGATIVE = [MinValueValidator(0)]
+A_SHARE = [MinValueValidator(0), MaxValueValidator(1)]
+
+
 class MetricSettings(models.Model):
     """The tunable weights, windows and thresholds. One row; edit it in the admin.
 
@@ -50,30 +108,44 @@ class MetricSettings(models.Model):
     figures they were computed with.
     """
 
-    minutes_by_kind = models.JSONField(default=default_minutes_by_kind)
-    seniority_multipliers = models.JSONField(default=default_seniority_multipliers)
-    required_roles = models.JSONField(default=default_required_roles)
+    minutes_by_kind = models.JSONField(default=default_minutes_by_kind, validators=[validate_minutes_by_kind])
+    seniority_multipliers = models.JSONField(
+        default=default_seniority_multipliers, validators=[validate_seniority_multipliers]
+    )
+    required_roles = models.JSONField(
+        default=default_required_roles,
+        validators=[validate_required_roles],
+        error_messages={"blank": "List at least one required role."},
+    )
 
-    long_window_days = models.PositiveSmallIntegerField(default=90, help_text="W90")
-    short_window_days = models.PositiveSmallIntegerField(default=30, help_text="W30 (and P30 before it)")
-    spike_window_days = models.PositiveSmallIntegerField(default=7, help_text="W7")
-    spike_baseline_days = models.PositiveSmallIntegerField(default=21, help_text="B21, the days before W7")
+    long_window_days = models.PositiveSmallIntegerField(default=90, validators=AT_LEAST_ONE, help_text="W90")
+    short_window_days = models.PositiveSmallIntegerField(
+        default=30, validators=AT_LEAST_ONE, help_text="W30 (and P30 before it)"
+    )
+    spike_window_days = models.PositiveSmallIntegerField(default=7, validators=AT_LEAST_ONE, help_text="W7")
+    spike_baseline_days = models.PositiveSmallIntegerField(
+        default=21, validators=AT_LEAST_ONE, help_text="B21, the days before W7"
+    )
 
-    covered_min_role_coverage = models.FloatField(default=0.6)
+    covered_min_role_coverage = models.FloatField(default=0.6, validators=A_SHARE, help_text="A share, 0–1")
     covered_min_reachable_contacts = models.PositiveSmallIntegerField(default=3)
-    engaged_min_minutes = models.FloatField(default=10)
-    mqa_min_minutes = models.FloatField(default=100)
+    engaged_min_minutes = models.FloatField(default=10, validators=NOT_NEGATIVE)
+    mqa_min_minutes = models.FloatField(default=100, validators=NOT_NEGATIVE)
     mqa_min_contacts = models.PositiveSmallIntegerField(default=2)
-    mqa_min_contact_minutes = models.FloatField(default=20)
-    spike_ratio = models.FloatField(default=2.0, help_text="minutes_7d ≥ ratio × weekly average of B21")
-    spike_min_minutes = models.FloatField(default=30)
+    mqa_min_contact_minutes = models.FloatField(default=20, validators=NOT_NEGATIVE)
+    spike_ratio = models.FloatField(
+        default=2.0, validators=NOT_NEGATIVE, help_text="minutes_7d ≥ ratio × weekly average of B21"
+    )
+    spike_min_minutes = models.FloatField(default=30, validators=NOT_NEGATIVE)
 
-    attribution_lookback_days = models.PositiveSmallIntegerField(default=90)
-    influence_lookback_days = models.PositiveSmallIntegerField(default=90)
-    time_decay_half_life_days = models.FloatField(default=7)
-    outcomes_window_days = models.PositiveSmallIntegerField(default=365)
+    attribution_lookback_days = models.PositiveSmallIntegerField(default=90, validators=AT_LEAST_ONE)
+    influence_lookback_days = models.PositiveSmallIntegerField(default=90, validators=AT_LEAST_ONE)
+    time_decay_half_life_days = models.FloatField(default=7, validators=[validate_positive])
+    outcomes_window_days = models.PositiveSmallIntegerField(default=365, validators=AT_LEAST_ONE)
     headline_min_closed = models.PositiveSmallIntegerField(
-        default=10, help_text="No headline when a compared group has fewer closed opportunities."
+        default=10,
+        validators=AT_LEAST_ONE,
+        help_text="No headline when a compared group has fewer closed opportunities.",
     )
 
     updated_at = models.DateTimeField(auto_now=True)
@@ -84,6 +156,17 @@ class MetricSettings(models.Model):
 
     def __str__(self) -> str:
         return "Metric settings"
+
+    def clean(self) -> None:
+        """Rules between fields (each field's own range is on its validators)."""
+        errors: dict[str, str] = {}
+        if self.short_window_days and self.long_window_days and self.short_window_days > self.long_window_days:
+            errors["short_window_days"] = "W30 lies inside W90: the short window cannot be longer than the long one."
+        if self.mqa_min_minutes is not None and self.engaged_min_minutes is not None:
+            if self.mqa_min_minutes < self.engaged_min_minutes:
+                errors["mqa_min_minutes"] = "An MQA is engaged: its minimum cannot be below the engaged minimum."
+        if errors:
+            raise ValidationError(errors)
 
     @classmethod
     def load(cls) -> MetricSettings:
@@ -337,7 +420,15 @@ class AttributionCredit(models.Model):
 
 
 class MetricsRun(models.Model):
-    """Run state for one as-of date: progress for the UI, and what a crashed run resumes from."""
+    """The fill state of one as-of day: the gate readers check and what a stalled run resumes from.
+
+    A day is published (pages, API and exports show it) only while its run is DONE: the chunks
+    write their snapshots as they go, so a running or failed day has some of them, with
+    percentiles of 0 and no rollups. One row per day (as_of is unique); a run starts by claiming
+    the row under a lock (services.run_start), so two runs of a day never overlap. The chunks of
+    the run are MetricsRunChunk rows, each marked done in the transaction that stores its
+    snapshots.
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -345,13 +436,50 @@ class MetricsRun(models.Model):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
+    ACTIVE = (Status.PENDING, Status.RUNNING)
+
     as_of = models.DateField(unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     chunks_total = models.PositiveIntegerField(default=0)
-    chunks_done = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0, help_text="Chunks marked done, each once")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    progressed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last start, finished chunk or re-queue: the stall detector's clock"
+    )
+    rollups_queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set once, by whichever chunk finished the run's last"
+    )
+    requeues = models.PositiveSmallIntegerField(default=0, help_text="Times the stall detector re-queued the run")
+    queue = models.CharField(max_length=200, blank=True, help_text="Celery queue of the run's tasks (blank: default)")
     error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            # Progress can never pass 100 %: a chunk counts once (see services.compute_run_chunk).
+            models.CheckConstraint(
+                condition=models.Q(chunks_done__lte=models.F("chunks_total")), name="metrics_run_done_within_total"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Metrics run {self.as_of} ({self.status})"
+
+    @property
+    def active(self) -> bool:
+        return self.status in self.ACTIVE
+
+
+class MetricsRunChunk(models.Model):
+    """One chunk of a run: the accounts it covers, and when its snapshots were stored."""
+
+    run = models.ForeignKey(MetricsRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    account_ids = models.JSONField(help_text="The accounts of the chunk, fixed when the run starts")
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="metrics_run_chunk_unique_index")]
+
+    def __str__(self) -> str:
+        return f"Chunk {self.index} of {self.run}"

@@ -7,16 +7,19 @@ so recomputing a day is idempotent and a failed chunk leaves everything else as 
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, F, Max, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -31,6 +34,7 @@ from metrics.models import (
     InfluenceSummary,
     MetricSettings,
     MetricsRun,
+    MetricsRunChunk,
     OutcomeGroup,
     ProgramSnapshot,
     SegmentSnapshot,
@@ -39,6 +43,7 @@ from metrics.models import (
 # The merged per-account row holds these helper keys; they feed the journey stage, not a column.
 _NOT_STORED = ("has_open_opportunity", "is_customer")
 ZERO = Decimal("0.00")
+logger = logging.getLogger(__name__)
 
 
 def account_chunks(*, chunk_size: int | None = None) -> list[list[int]]:
@@ -304,36 +309,160 @@ def compute_rollups(*, as_of: date) -> None:
     compute_influence(as_of=as_of, cfg=cfg)
 
 
-# --- Run state -----------------------------------------------------------------------------------
+# --- Runs ---------------------------------------------------------------------------------------
+#
+# A run computes one day: chunks of accounts (any order, on any worker, each idempotent), then
+# the rollups once every chunk is stored. Its MetricsRun row is the fill state: claimed under a
+# lock so that a day has one run at a time, one MetricsRunChunk row per chunk marked done in the
+# transaction that stores the chunk's snapshots (a redelivered chunk is done already and stores
+# nothing), and DONE only after the rollups, which is when readers start to show the day.
 
 
-def run_start(*, as_of: date, chunks_total: int) -> MetricsRun:
-    run, _ = MetricsRun.objects.update_or_create(
-        as_of=as_of,
-        defaults={
-            "status": MetricsRun.Status.RUNNING,
-            "chunks_total": chunks_total,
-            "chunks_done": 0,
-            "started_at": timezone.now(),
-            "finished_at": None,
-            "error": "",
-        },
-    )
+class RunRefused(Exception):
+    """A run of the day cannot start now; the message says why (for a page, a command or a log)."""
+
+
+def run_start(*, as_of: date, chunk_size: int | None = None, queue: str = "") -> MetricsRun:
+    """Claim `as_of` for a new run and lay out its chunks, in one transaction.
+
+    The day's row is unique and locked while it is claimed, so of two starters the second waits,
+    then finds the run in progress and is refused: one run per day at a time, enforced by the
+    database. A done or failed day can be run again; the chunk rows of its last run go. While a
+    done day is recomputed it is unpublished, since its chunks overwrite its snapshots in place.
+    """
+    chunks = account_chunks(chunk_size=chunk_size)
+    now = timezone.now()
+    with transaction.atomic():
+        run, created = MetricsRun.objects.select_for_update().get_or_create(as_of=as_of)
+        if run.active and not created:
+            raise RunRefused(
+                f"The metrics of {as_of} are already being computed ({run.chunks_done} of {run.chunks_total} "
+                f"chunks done, started {run.started_at:%Y-%m-%d %H:%M} UTC). A stalled run is re-queued "
+                "automatically."
+            )
+        run.chunks.all().delete()
+        run.status = MetricsRun.Status.RUNNING
+        run.chunks_total, run.chunks_done, run.requeues = len(chunks), 0, 0
+        run.started_at = run.progressed_at = now
+        run.finished_at = run.rollups_queued_at = None
+        run.queue, run.error = queue, ""
+        run.save()
+        MetricsRunChunk.objects.bulk_create(
+            [MetricsRunChunk(run=run, index=i, account_ids=ids) for i, ids in enumerate(chunks)], batch_size=500
+        )
     return run
 
 
-def run_chunk_done(*, as_of: date) -> None:
-    # F() so that chunks finishing at once on several workers all count.
-    MetricsRun.objects.filter(as_of=as_of).update(chunks_done=F("chunks_done") + 1)
+def run_dispatch(*, run: MetricsRun, chunk_ids: list[int], rollups: bool = False) -> None:
+    """Queue these chunks of the run (or its rollups) on the run's queue. Call it after the
+    transaction that recorded them has committed, so that a worker finds what it is sent.
+
+    The tasks are imported here: they import this module (the styleguide's way round the cycle).
+    """
+    from metrics import tasks
+
+    route = {"queue": run.queue} if run.queue else {}
+    for chunk_id in chunk_ids:
+        tasks.compute_chunk.apply_async((run.pk, chunk_id), **route)
+    if rollups:
+        tasks.compute_rollups_task.apply_async((run.pk,), **route)
 
 
-def run_finish(*, as_of: date) -> None:
-    MetricsRun.objects.filter(as_of=as_of).update(status=MetricsRun.Status.DONE, finished_at=timezone.now())
+def run_request(*, as_of: date, chunk_size: int | None = None, queue: str = "") -> MetricsRun:
+    """Start a run of `as_of` on the workers: claim the day, then queue every chunk (or, with no
+    accounts, the rollups). Raises RunRefused when the day is being computed already.
+
+    With no broker (the embedded setup) the tasks run here, one after the other."""
+    run = run_start(as_of=as_of, chunk_size=chunk_size, queue=queue)
+    chunk_ids = list(run.chunks.order_by("index").values_list("pk", flat=True))
+    try:
+        run_dispatch(run=run, chunk_ids=chunk_ids, rollups=not chunk_ids and run_claim_rollups(run_id=run.pk))
+    except Exception as exc:
+        # The broker is unreachable, or the tasks run eagerly and one failed: eager mode raises
+        # here instead of calling the task's on_failure. Recorded on the run, then re-raised.
+        run_fail(run_id=run.pk, error=f"{type(exc).__name__}: {exc}")
+        raise
+    return run
 
 
-def run_fail(*, as_of: date, error: str) -> None:
-    MetricsRun.objects.filter(as_of=as_of).update(
-        status=MetricsRun.Status.FAILED, finished_at=timezone.now(), error=error[:2000]
+def compute_run_chunk(*, chunk_id: int) -> int | None:
+    """Store the AccountSnapshot rows of one chunk of a run and mark the chunk done, in one
+    transaction; returns how many rows, or None when there was nothing to do: the chunk is done
+    already (a redelivered or re-queued duplicate), or belongs to a run that was restarted or
+    is no longer running.
+
+    The chunk row is locked before the write and checked again under the lock, so of two copies
+    of a chunk running at once the second waits for the first and then stores nothing: a chunk
+    is written and counted once, and never rewritten after the rollups have read it.
+    """
+    open_chunk = MetricsRunChunk.objects.filter(pk=chunk_id, done_at=None, run__status=MetricsRun.Status.RUNNING)
+    chunk = open_chunk.select_related("run").first()
+    if chunk is None:
+        return None
+    with transaction.atomic():
+        if open_chunk.select_for_update(of=("self",)).first() is None:
+            return None
+        stored = compute_account_chunk(as_of=chunk.run.as_of, account_ids=chunk.account_ids)
+        now = timezone.now()
+        MetricsRunChunk.objects.filter(pk=chunk_id).update(done_at=now)
+        # Last, so that the run row is locked only for the end of the transaction.
+        MetricsRun.objects.filter(pk=chunk.run_id).update(chunks_done=F("chunks_done") + 1, progressed_at=now)
+    return stored
+
+
+def run_claim_rollups(*, run_id: int) -> bool:
+    """True for the one caller that finds every chunk of the running run done first: it queues
+    the rollups. Checked after the chunk's commit, so the chunk that finishes last sees all the
+    others done."""
+    if MetricsRunChunk.objects.filter(run_id=run_id, done_at=None).exists():
+        return False
+    now = timezone.now()
+    return bool(
+        MetricsRun.objects.filter(pk=run_id, status=MetricsRun.Status.RUNNING, rollups_queued_at=None).update(
+            rollups_queued_at=now, progressed_at=now
+        )
+    )
+
+
+def run_queue_rollups_when_complete(*, run_id: int) -> None:
+    """After a chunk: queue the run's rollups if every chunk is done and nobody queued them yet."""
+    if run_claim_rollups(run_id=run_id):
+        run_dispatch(run=MetricsRun.objects.get(pk=run_id), chunk_ids=[], rollups=True)
+
+
+def run_rollups(*, run_id: int) -> bool:
+    """The rollups of a run whose chunks are all stored, then the run DONE: the day is published.
+    Returns False (and does nothing) when the run is not running or misses a chunk.
+
+    One transaction with the run row locked: a duplicate rollups task waits, then finds the run
+    done; the stall detector passes a locked run by (it is working, not stalled); readers see
+    the day's rollups and its DONE status at the same instant.
+    """
+    with transaction.atomic():
+        run = MetricsRun.objects.select_for_update().filter(pk=run_id, status=MetricsRun.Status.RUNNING).first()
+        if run is None or run.chunks.filter(done_at=None).exists():
+            return False
+        compute_rollups(as_of=run.as_of)
+        run.status, run.finished_at = MetricsRun.Status.DONE, timezone.now()
+        run.save(update_fields=["status", "finished_at"])
+    return True
+
+
+def _settings_note() -> str:
+    """Why a run may have failed when the settings are what broke it (set outside the admin,
+    which validates them)."""
+    try:
+        MetricSettings.load().full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        problems = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items())
+        return f" The metric settings are invalid ({problems}); fix them in the admin."
+    return ""
+
+
+def run_fail(*, run_id: int, error: str) -> None:
+    """Mark a run in progress failed with its reason (the first failure of a run wins)."""
+    MetricsRun.objects.filter(pk=run_id, status__in=MetricsRun.ACTIVE).update(
+        status=MetricsRun.Status.FAILED, finished_at=timezone.now(), error=(error + _settings_note())[:2000]
     )
 
 
@@ -342,22 +471,95 @@ def compute_day(
 ) -> MetricsRun:
     """Compute one day in this process: every chunk, then the rollups. `progress(n)` is told of
     each chunk done (n accounts). A failing chunk marks the run failed and re-raises; the chunks
-    stored before it stay, and the day's earlier snapshots of the other accounts are untouched."""
-    chunks = account_chunks(chunk_size=chunk_size)
-    run_start(as_of=as_of, chunks_total=len(chunks))
+    stored before it stay, and the day's earlier snapshots of the other accounts are untouched.
+    Raises RunRefused when the day is being computed already (by the workers, say)."""
+    run = run_start(as_of=as_of, chunk_size=chunk_size)
     try:
-        for account_ids in chunks:
-            compute_account_chunk(as_of=as_of, account_ids=account_ids)
-            run_chunk_done(as_of=as_of)
+        for chunk_id in run.chunks.order_by("index").values_list("pk", flat=True):
+            stored = compute_run_chunk(chunk_id=chunk_id)
             if progress:
-                progress(len(account_ids))
-        compute_rollups(as_of=as_of)
+                progress(stored or 0)
+        run_rollups(run_id=run.pk)
     except Exception as exc:
         # Recorded for the progress UI, then re-raised: this is not where the error is handled.
-        run_fail(as_of=as_of, error=f"{type(exc).__name__}: {exc}")
+        run_fail(run_id=run.pk, error=f"{type(exc).__name__}: {exc}")
         raise
-    run_finish(as_of=as_of)
-    return MetricsRun.objects.get(as_of=as_of)
+    run.refresh_from_db()
+    return run
+
+
+# --- Stalled runs --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What the stall detector did to one run."""
+
+    as_of: date
+    requeued_chunks: int = 0
+    requeued_rollups: bool = False
+    failed: bool = False
+    reason: str = ""
+
+    def __str__(self) -> str:
+        if self.failed:
+            return f"{self.as_of}: failed. {self.reason}"
+        return f"{self.as_of}: re-queued " + ("its rollups" if self.requeued_rollups else f"{self.requeued_chunks} chunk(s)")
+
+
+def recover_stalled_runs(*, stall_after: timedelta | None = None, max_attempts: int | None = None) -> list[Recovery]:
+    """Re-queue the missing work of the runs that stopped progressing; after `max_attempts`
+    re-queues (METRICS_RUN_MAX_ATTEMPTS) mark such a run failed, with the reason.
+
+    Runs are stalled when none of the runs in progress has progressed (a chunk finished, the
+    rollups were queued, a re-queue) for `stall_after` (METRICS_RUN_STALL_MINUTES) and none is
+    computing its rollups (which hold its row locked). Measured over all runs, not per run: the
+    days of a nightly backfill share the queue, so a later day waits behind the earlier ones
+    without being stalled. A stalled run gets its chunks that are not done queued again; with
+    every chunk done, its rollups. A copy of a chunk that turns up later (a lost message
+    redelivered after the broker's visibility timeout) finds it done and stores nothing.
+    """
+    stall_after = timedelta(minutes=settings.METRICS_RUN_STALL_MINUTES) if stall_after is None else stall_after
+    max_attempts = settings.METRICS_RUN_MAX_ATTEMPTS if max_attempts is None else max_attempts
+    now = timezone.now()
+    in_progress = MetricsRun.objects.filter(status__in=MetricsRun.ACTIVE)
+    last_progress = in_progress.aggregate(last=Max("progressed_at"))["last"]
+    if not in_progress.exists() or (last_progress is not None and last_progress > now - stall_after):
+        return []
+    recoveries: list[Recovery] = []
+    work: list[tuple[MetricsRun, list[int]]] = []
+    with transaction.atomic():
+        runs = list(in_progress.select_for_update(skip_locked=True).order_by("as_of"))
+        if len(runs) < in_progress.count():
+            return []  # a run's rollups are being computed: the workers are busy, not stalled
+        for run in runs:
+            missing = list(run.chunks.filter(done_at=None).order_by("index").values_list("pk", flat=True))
+            idle = now - (run.progressed_at or run.started_at or now)
+            if run.requeues >= max_attempts:
+                stuck = (
+                    f"{len(missing)} of {run.chunks_total} chunks never finished" if missing
+                    else "its rollups never finished"
+                )
+                reason = (
+                    f"Stalled: no progress for {idle.total_seconds() / 60:.0f} minutes after {run.requeues} "
+                    f"re-queue(s); {stuck}. The nightly run computes the day again; see the worker log."
+                )
+                run.status, run.finished_at, run.error = MetricsRun.Status.FAILED, now, reason
+                run.save(update_fields=["status", "finished_at", "error"])
+                recoveries.append(Recovery(run.as_of, failed=True, reason=reason))
+                continue
+            run.requeues += 1
+            run.progressed_at = now
+            if not missing:
+                run.rollups_queued_at = now
+            run.save(update_fields=["requeues", "progressed_at", "rollups_queued_at"])
+            work.append((run, missing))
+            recoveries.append(Recovery(run.as_of, requeued_chunks=len(missing), requeued_rollups=not missing))
+    for run, missing in work:
+        logger.warning("Metrics run %s stalled: re-queueing %s (attempt %s of %s)", run.as_of,
+                       f"{len(missing)} chunk(s)" if missing else "its rollups", run.requeues, max_attempts)
+        run_dispatch(run=run, chunk_ids=missing, rollups=not missing)
+    return recoveries
 
 
 def iter_days(*, as_of: date, days: int) -> Iterator[date]:

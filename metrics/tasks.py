@@ -1,21 +1,28 @@
-"""The nightly metrics run as Celery tasks: thin wrappers around metrics.services.
+"""The metrics runs as Celery tasks: thin wrappers around metrics.services.
 
-compute_snapshots fans the accounts out in chunks (a chord: a group of compute_chunk tasks whose
-callback is compute_rollups_task), so more workers on more machines finish a night sooner with
-no change here. Every task rewrites whole (things, day) sets in one transaction, so running one
-twice is harmless: hence acks_late (a task lost with its worker is redelivered) and retries.
-With no REDIS_URL the tasks run eagerly, in-process, in the same order.
+compute_snapshots claims a day and queues one compute_chunk task per chunk of accounts, so more
+workers on more machines finish a night sooner with no change here. The run's state is in the
+database, not in the broker: each chunk marks its MetricsRunChunk row done, and whichever chunk
+finds every chunk done queues compute_rollups_task (no chord: a chord counts redelivered chunks
+twice and forgets re-queued ones). Every task is idempotent (a chunk done already stores
+nothing; rollups of a finished run do nothing), hence acks_late and reject_on_worker_lost: a task
+lost with its worker is delivered again, and recover_stalled_runs re-queues what the broker
+does not give back in time. With no REDIS_URL the tasks run eagerly, in-process, in order.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import logging
+from datetime import date
+from typing import Any
 
-from celery import Task, chord, shared_task
+from celery import Task, shared_task
+from django.conf import settings
 from django.db import OperationalError
-from django.utils import timezone
 
-from metrics import services
+from metrics import selectors, services
+
+logger = logging.getLogger(__name__)
 
 # A night's work is stale by the next night: drop it rather than run it late.
 EXPIRES_SECONDS = 20 * 3600
@@ -31,57 +38,56 @@ TASK_OPTIONS = {
 }
 
 
-def _last_complete_day() -> date:
-    return timezone.now().date() - timedelta(days=1)
+class RunTask(Task):
+    """A task of one run (its first argument is the run id): failing for good, after its
+    retries, fails the run with the error, for the progress panel and the admin."""
+
+    def on_failure(self, exc: Exception, task_id: str, args: tuple, kwargs: dict, einfo: Any) -> None:
+        services.run_fail(run_id=args[0], error=f"{type(exc).__name__}: {exc}")
 
 
 @shared_task(bind=True, **TASK_OPTIONS)
-def compute_snapshots(self: Task, as_of: str | None = None, chunk_size: int | None = None) -> str:
-    """Compute every snapshot of `as_of` (ISO date; default: yesterday UTC, the last whole day,
-    because beat starts this early in the morning and a day's windows end at its midnight), in
-    chunks of `chunk_size` accounts (default: settings.METRICS_CHUNK_SIZE)."""
-    day = date.fromisoformat(as_of) if as_of else _last_complete_day()
-    chunks = services.account_chunks(chunk_size=chunk_size)
-    services.run_start(as_of=day, chunks_total=len(chunks))
-    iso = day.isoformat()
+def compute_snapshots(self: Task, as_of: str | None = None, chunk_size: int | None = None) -> list[str]:
+    """Start the run of `as_of` (ISO date), or by default of every day of the last
+    METRICS_BACKFILL_MAX_DAYS ending yesterday (the last whole UTC day) without a complete run,
+    oldest first. Chunks of `chunk_size` accounts (default: settings.METRICS_CHUNK_SIZE). A day
+    being computed already is left to its run (logged). Returns the days started."""
+    if as_of:
+        days = [date.fromisoformat(as_of)]
+    else:
+        days = selectors.days_to_fill(up_to=selectors.last_complete_day(), max_days=settings.METRICS_BACKFILL_MAX_DAYS)
     # The run's tasks go to the queue this one came from, so workers dedicated to a queue get
     # the whole run (and nothing is left on a queue no worker listens to).
-    queue = (self.request.delivery_info or {}).get("routing_key")
-    route = {"queue": queue} if queue else {}
-    callback = compute_rollups_task.si(iso).set(**route)
-    callback.link_error(mark_run_failed.si(iso).set(**route))
-    try:
-        if chunks:
-            chord([compute_chunk.si(iso, ids).set(**route) for ids in chunks], callback).apply_async()
-        else:
-            callback.apply_async()
-    except Exception as exc:
-        # Only reached when tasks run eagerly (no broker): a chunk's error surfaces here instead
-        # of in the chord's errback. Recorded for the progress UI, then re-raised.
-        services.run_fail(as_of=day, error=f"{type(exc).__name__}: {exc}")
-        raise
-    return iso
+    queue = (self.request.delivery_info or {}).get("routing_key") or ""
+    started = []
+    for day in days:
+        try:
+            services.run_request(as_of=day, chunk_size=chunk_size, queue=queue)
+        except services.RunRefused as refused:
+            logger.warning("Metrics run of %s not started: %s", day, refused)
+            continue
+        started.append(day.isoformat())
+    return started
 
 
-@shared_task(**TASK_OPTIONS)
-def compute_chunk(as_of: str, account_ids: list[int]) -> int:
-    """The AccountSnapshot rows of one chunk of accounts; its own transaction."""
-    day = date.fromisoformat(as_of)
-    stored = services.compute_account_chunk(as_of=day, account_ids=account_ids)
-    services.run_chunk_done(as_of=day)
+@shared_task(base=RunTask, **TASK_OPTIONS)
+def compute_chunk(run_id: int, chunk_id: int) -> int | None:
+    """The AccountSnapshot rows of one chunk of a run, in its own transaction; then the rollups
+    are queued if this was the run's last chunk to finish."""
+    stored = services.compute_run_chunk(chunk_id=chunk_id)
+    services.run_queue_rollups_when_complete(run_id=run_id)
     return stored
 
 
-@shared_task(**TASK_OPTIONS)
-def compute_rollups_task(as_of: str) -> str:
-    """Percentiles, segments, programs, channels and influence, once every chunk is stored."""
-    day = date.fromisoformat(as_of)
-    services.compute_rollups(as_of=day)
-    services.run_finish(as_of=day)
-    return as_of
+@shared_task(base=RunTask, **TASK_OPTIONS)
+def compute_rollups_task(run_id: int) -> bool:
+    """Percentiles, segments, programs, channels and influence once every chunk is stored; then
+    the day is published."""
+    return services.run_rollups(run_id=run_id)
 
 
-@shared_task
-def mark_run_failed(as_of: str) -> None:
-    """Errback of the chord: a chunk (or the rollups) failed for good; show it on the run."""
-    services.run_fail(as_of=date.fromisoformat(as_of), error="A chunk or the rollups failed; see the worker log.")
+# Beat runs this every minute: a stale run found late is no worse, so drop a backlog of them.
+@shared_task(expires=55)
+def recover_stalled_runs() -> list[str]:
+    """Re-queue the work of stalled runs, or fail them after METRICS_RUN_MAX_ATTEMPTS re-queues."""
+    return [str(recovery) for recovery in services.recover_stalled_runs()]

@@ -1,4 +1,8 @@
-"""Read-only metrics: the nightly snapshots, filtered by thing and date range."""
+"""Read-only metrics: the nightly snapshots of the published days, filtered by thing and date range.
+
+A day appears once its metrics run is complete (metrics.selectors.published_days): while a day
+is being computed, or after its run failed, its partial rows are not served.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import django_filters
 from rest_framework import viewsets
 
 from metrics.api import serializers
+from metrics.selectors import published_days
 from metrics.models import (
     AccountSnapshot,
     AttributionCredit,
@@ -29,7 +34,7 @@ def _filterset(model_cls: type, fields: tuple[str, ...]) -> type[django_filters.
 
 def _viewset(model_cls: type, serializer: type, fields: tuple[str, ...], ordering: tuple[str, ...]) -> type:
     attrs = {
-        "queryset": model_cls.objects.order_by(*ordering),
+        "queryset": model_cls.objects.filter(as_of__in=published_days()).order_by(*ordering),
         "serializer_class": serializer,
         "filterset_class": _filterset(model_cls, fields),
         "ordering_fields": ("as_of", "id"),

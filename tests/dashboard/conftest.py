@@ -23,6 +23,7 @@ from metrics.models import (
     AttributionCredit,
     ChannelSnapshot,
     InfluenceSummary,
+    MetricsRun,
     OutcomeGroup,
     ProgramSnapshot,
     SegmentSnapshot,
@@ -188,6 +189,9 @@ def build_world(bob: User, alice: User) -> World:
     ):
         AttributionCredit.objects.create(as_of=D, program=program, model=model, basis=basis, credit=Decimal(credit),
                                          opportunities=1)
+    # The three days are complete: their runs are done (pages show only days whose run is done).
+    for day in (days_before(2), days_before(1), D):
+        MetricsRun.objects.create(as_of=day, status="done", chunks_total=1, chunks_done=1)
     return World(acme, globex, initech, umbrella, enterprise, smb, webinar, display, dana, carl)
 
 

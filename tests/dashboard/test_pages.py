@@ -103,29 +103,72 @@ def fake_task(monkeypatch) -> FakeTask:
 def test_no_button_while_the_metrics_task_does_not_exist(client, alice, monkeypatch):
     monkeypatch.setattr("dashboard.views._compute_task", lambda: None)
     client.force_login(alice)
-    assert "Compute today's metrics now" not in text(client.get("/accounts/"))
+    assert "Compute yesterday's metrics" not in text(client.get("/accounts/"))
 
 
 @pytest.mark.parametrize(("role", "sees"), [("alice", True), ("ada", True), ("bob", False), ("charlie", False)])
 def test_compute_button_only_for_marketing_and_admin(client, request, fake_task, role, sees):
     client.force_login(request.getfixturevalue(role))
-    assert ("Compute today's metrics now" in text(client.get("/accounts/"))) is sees
+    assert ("Compute yesterday's metrics" in text(client.get("/accounts/"))) is sees
 
 
 @freeze_time("2025-04-01 03:00:00")
 def test_starting_a_run_and_polling_its_progress(client, alice, fake_task):
     client.force_login(alice)
+    assert "Compute yesterday's metrics (2025-03-31) now" in text(client.get("/accounts/"))
     r = client.post("/metrics/run/", HTTP_HX_REQUEST="true")
-    assert fake_task.calls == ["2025-04-01"]
-    assert "Computing metrics for 2025-04-01: 0 of 10 chunks done." in text(r)
+    # Yesterday, the last complete UTC day: today's windows have not closed yet.
+    assert fake_task.calls == ["2025-03-31"]
+    assert "Computing metrics for 2025-03-31: 0 of 10 chunks done." in text(r)
     assert 'hx-trigger="every 2s"' in r.content.decode()
-    MetricsRun.objects.filter(as_of="2025-04-01").update(chunks_done=4)
+    MetricsRun.objects.filter(as_of="2025-03-31").update(chunks_done=4)
     progress = client.get("/metrics/run/progress/")
     assert "4 of 10 chunks done" in text(progress)
     assert '<progress max="10" value="4"' in progress.content.decode()
-    MetricsRun.objects.filter(as_of="2025-04-01").update(chunks_done=10, status="done")
+    MetricsRun.objects.filter(as_of="2025-03-31").update(chunks_done=10, status="done")
     done = client.get("/metrics/run/progress/")
-    assert "Metrics for 2025-04-01 are ready." in text(done) and "every 2s" not in done.content.decode()
+    assert "Metrics for 2025-03-31 are ready." in text(done) and "every 2s" not in done.content.decode()
+
+
+@freeze_time("2025-04-01 03:00:00")
+def test_a_second_run_of_a_day_being_computed_is_refused_with_a_message(client, alice, fake_task):
+    client.force_login(alice)
+    client.post("/metrics/run/", HTTP_HX_REQUEST="true")
+    MetricsRun.objects.filter(as_of="2025-03-31").update(chunks_done=3)
+    again = client.post("/metrics/run/", HTTP_HX_REQUEST="true")
+    assert fake_task.calls == ["2025-03-31"]  # not queued twice
+    assert ("The metrics of 2025-03-31 are already being computed (3 of 10 chunks done): a day is computed by "
+            "one run at a time.") in text(again)
+    follow = client.post("/metrics/run/", {"next": "/accounts/"}, follow=True)
+    assert "are already being computed" in text(follow)
+    assert fake_task.calls == ["2025-03-31"]
+
+
+def test_with_the_broker_down_the_button_starts_nothing_and_says_so(client, alice, fake_task, monkeypatch):
+    monkeypatch.setattr("dashboard.views.broker_available", lambda: False)
+    client.force_login(alice)
+    r = client.post("/metrics/run/", HTTP_HX_REQUEST="true")
+    assert r.status_code == 503
+    assert "The task queue is unavailable, so nothing was started." in text(r)
+    assert fake_task.calls == []
+
+
+@freeze_time("2025-04-01 03:00:00")
+def test_a_queued_run_is_polled_until_a_worker_starts_it(client, alice, monkeypatch):
+    class QueuedTask:
+        @staticmethod
+        def delay(as_of: str) -> None:
+            """A real broker: nothing happens until a worker takes the task."""
+
+    monkeypatch.setattr("dashboard.views._compute_task", lambda: QueuedTask)
+    client.force_login(alice)
+    r = client.post("/metrics/run/", HTTP_HX_REQUEST="true")
+    assert "The metrics run for 2025-03-31 is queued" in text(r)
+    assert 'hx-get="/metrics/run/progress/?queued=2025-03-31"' in r.content.decode()
+    MetricsRun.objects.create(as_of="2025-03-31", status="running", chunks_total=5)
+    started = client.get("/metrics/run/progress/?queued=2025-03-31")
+    assert "Computing metrics for 2025-03-31: 0 of 5 chunks done." in text(started)
+    assert "queued" not in text(started)
 
 
 def test_without_htmx_the_start_redirects_back_and_only_to_this_site(client, alice, fake_task):

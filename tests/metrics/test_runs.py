@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import timedelta
+import os
+import threading
+from datetime import date, timedelta
 
 import pytest
-from django.core.management import call_command
-from django.db import connection
+from django.core.management import CommandError, call_command
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
+from freezegun import freeze_time
 
 from accounts.models import Account, Program
 from metrics import services
@@ -26,7 +29,7 @@ from metrics.models import (
     ProgramSnapshot,
     SegmentSnapshot,
 )
-from metrics.tasks import compute_snapshots
+from metrics.tasks import compute_chunk, compute_snapshots
 from tests.metrics.builders import D, account, at, contact, opportunity, program, touch
 
 pytestmark = pytest.mark.django_db
@@ -223,3 +226,148 @@ def test_percentile_update_works_on_this_database() -> None:
     services.compute_day(as_of=D)
     assert connection.vendor in ("sqlite", "postgresql")
     assert AccountSnapshot.objects.filter(as_of=D, engagement_percentile__gt=0).exists()
+
+
+# ---------------------------------------------------------------------------- one run per day, chunks counted once
+
+
+def test_a_second_run_of_a_day_being_computed_is_refused() -> None:
+    _small_world()
+    services.run_start(as_of=D)
+    with pytest.raises(services.RunRefused, match=r"The metrics of 2024-06-30 are already being computed \(0 of 1"):
+        services.run_start(as_of=D)
+    with pytest.raises(CommandError, match="already being computed"):
+        call_command("compute_metrics", "--as-of", D.isoformat(), stdout=io.StringIO(), stderr=io.StringIO())
+    assert MetricsRun.objects.get(as_of=D).status == "running"
+
+
+def test_the_task_leaves_a_day_being_computed_to_its_run(caplog) -> None:
+    _small_world()
+    run = services.run_start(as_of=D)
+    assert compute_snapshots.delay(D.isoformat()).get() == []
+    assert "Metrics run of 2024-06-30 not started: The metrics of 2024-06-30 are already being computed" in caplog.text
+    assert MetricsRun.objects.get(as_of=D).started_at == run.started_at  # untouched
+    assert not AccountSnapshot.objects.exists()
+
+
+def test_a_done_or_failed_day_can_be_run_again() -> None:
+    _small_world()
+    services.compute_day(as_of=D)
+    services.run_fail(run_id=services.run_start(as_of=D).pk, error="worker lost")
+    assert services.compute_day(as_of=D).status == "done"
+
+
+def test_a_redelivered_chunk_is_stored_and_counted_once() -> None:
+    _small_world()
+    run = services.run_start(as_of=D, chunk_size=2)
+    first, second = run.chunks.order_by("index")
+    assert compute_chunk.delay(run.pk, first.pk).get() == 2
+    stored = _table(AccountSnapshot)
+    # The broker delivers it again (its worker died before the ack, or the visibility timeout passed).
+    assert compute_chunk.delay(run.pk, first.pk).get() is None
+    assert _table(AccountSnapshot) == stored
+    run.refresh_from_db()
+    assert (run.status, run.chunks_done, run.chunks_total) == ("running", 1, 2)
+    compute_chunk.delay(run.pk, second.pk)  # the last chunk queues the rollups
+    run.refresh_from_db()
+    assert (run.status, run.chunks_done, run.chunks_total) == ("done", 2, 2)
+
+
+def test_progress_never_passes_100_percent() -> None:
+    _small_world(5)
+    compute_snapshots.delay(D.isoformat(), chunk_size=2)
+    run = MetricsRun.objects.get(as_of=D)
+    for chunk in run.chunks.all():  # every chunk delivered a second time after the run is done
+        compute_chunk.delay(run.pk, chunk.pk)
+    run.refresh_from_db()
+    assert (run.status, run.chunks_done, run.chunks_total) == ("done", 3, 3)
+    assert run.chunks.filter(done_at__isnull=False).count() == 3
+    # And the database refuses it outright.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        MetricsRun.objects.filter(pk=run.pk).update(chunks_done=4)
+
+
+def test_a_chunk_of_a_restarted_run_stores_nothing() -> None:
+    _small_world()
+    stale = services.run_start(as_of=D).chunks.get()
+    services.run_fail(run_id=stale.run_id, error="worker lost")
+    services.run_start(as_of=D)  # a new run of the day: new chunk rows
+    assert compute_chunk.delay(stale.run_id, stale.pk).get() is None
+    assert not AccountSnapshot.objects.exists()
+    assert MetricsRun.objects.get(as_of=D).chunks_done == 0
+
+
+# ---------------------------------------------------------------------------- which day
+
+
+@freeze_time("2024-07-01 02:00:00")
+def test_compute_metrics_defaults_to_yesterday_never_today() -> None:
+    _small_world()
+    call_command("compute_metrics", stdout=io.StringIO(), stderr=io.StringIO())
+    assert list(MetricsRun.objects.values_list("as_of", "status")) == [(D, "done")]  # D = 2024-06-30
+
+
+@freeze_time("2024-07-01 02:00:00")
+def test_the_nightly_run_fills_every_missing_day_up_to_yesterday(settings) -> None:
+    settings.METRICS_BACKFILL_MAX_DAYS = 7
+    _small_world()
+    for day in (D - timedelta(days=6), D - timedelta(days=4)):
+        services.compute_day(as_of=day)
+    broken = services.run_start(as_of=D - timedelta(days=3))
+    services.run_fail(run_id=broken.pk, error="worker lost")
+    started = compute_snapshots.delay().get()
+    # Oldest first; the done days are left alone, the failed one is tried again; never today.
+    assert started == [(D - timedelta(days=n)).isoformat() for n in (5, 3, 2, 1, 0)]
+    assert list(MetricsRun.objects.order_by("as_of").values_list("as_of", "status")) == [
+        (D - timedelta(days=n), "done") for n in range(6, -1, -1)
+    ]
+
+
+@freeze_time("2024-07-01 02:00:00")
+def test_the_nightly_fill_is_bounded_and_skips_a_day_in_progress(settings) -> None:
+    settings.METRICS_BACKFILL_MAX_DAYS = 3
+    _small_world()
+    services.run_start(as_of=D - timedelta(days=1))
+    assert compute_snapshots.delay().get() == [(D - timedelta(days=2)).isoformat(), D.isoformat()]
+    assert not MetricsRun.objects.filter(as_of__lt=D - timedelta(days=2)).exists()
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+                    reason="two sessions racing for the run row: the services tier's PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_starts_of_a_day_at_the_same_instant_make_one_run() -> None:
+    _small_world(4)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            services.run_start(as_of=D, chunk_size=1)
+            outcomes.append("started")
+        except services.RunRefused:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused", "started"]
+    run = MetricsRun.objects.get(as_of=D)
+    assert (run.status, run.chunks_total, run.chunks.count()) == ("running", 4, 4)
+
+
+@freeze_time("2024-06-30 15:00:00")
+def test_a_day_computed_before_it_was_over_is_computed_again_by_the_nightly_run(settings) -> None:
+    settings.METRICS_BACKFILL_MAX_DAYS = 2
+    _small_world()
+    err = io.StringIO()
+    call_command("compute_metrics", "--as-of", D.isoformat(), stdout=io.StringIO(), stderr=err)
+    assert "2024-06-30 is not over yet (UTC)" in err.getvalue()
+    services.compute_day(as_of=D - timedelta(days=1))
+    with freeze_time("2024-07-01 02:00:00"):
+        assert compute_snapshots.delay().get() == [D.isoformat()]
+        assert MetricsRun.objects.get(as_of=D).started_at.date() == date(2024, 7, 1)

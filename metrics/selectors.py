@@ -1,0 +1,105 @@
+"""Reads of the metrics app: which days are published, and the runs behind them.
+
+A day is published when its MetricsRun is DONE: every chunk and the rollups are stored. The
+run row is the gate, not the newest snapshot date, because a running or failed run has already
+written some of the day's account snapshots (with percentiles of 0, and no rollups). Pages, the
+API and the exports all ask here, so the rule lives in one place (Zulip's analytics FillState
+plays the same part).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Case, F, Max, Min, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from metrics.models import MetricsRun
+
+DONE = MetricsRun.Status.DONE
+
+
+def last_complete_day() -> dt.date:
+    """Yesterday, UTC: the last day whose windows have closed. A run never computes today."""
+    return timezone.now().date() - dt.timedelta(days=1)
+
+
+def published_days() -> QuerySet:
+    """The published days, as a subquery: `.filter(as_of__in=published_days())`.
+
+    MetricsRun holds one small row per day, so this stays cheap next to the snapshot tables.
+    """
+    return MetricsRun.objects.filter(status=DONE).values("as_of")
+
+
+def is_published(day: dt.date) -> bool:
+    return MetricsRun.objects.filter(as_of=day, status=DONE).exists()
+
+
+@dataclass(frozen=True)
+class PublishedRange:
+    """The first and latest published days, and the latest on or before a requested day."""
+
+    first: dt.date | None
+    latest: dt.date | None
+    on_or_before: dt.date | None
+
+
+def published_range(*, on_or_before: dt.date | None = None) -> PublishedRange:
+    """One query over the runs (one row per day)."""
+    done = Q(status=DONE)
+    aggregates = {"first": Min("as_of", filter=done), "latest": Max("as_of", filter=done)}
+    if on_or_before is not None:
+        aggregates["on_or_before"] = Max("as_of", filter=done & Q(as_of__lte=on_or_before))
+    agg = MetricsRun.objects.aggregate(**aggregates)
+    return PublishedRange(agg["first"], agg["latest"], agg.get("on_or_before", agg["latest"]))
+
+
+def latest_published_day() -> dt.date | None:
+    return MetricsRun.objects.filter(status=DONE).aggregate(d=Max("as_of"))["d"]
+
+
+def computing_run() -> MetricsRun | None:
+    """The run in progress with the newest day, if any (what "computing n of m" shows)."""
+    return MetricsRun.objects.filter(status__in=MetricsRun.ACTIVE).order_by("-as_of").first()
+
+
+def active_run(day: dt.date) -> MetricsRun | None:
+    """The run of `day` in progress, if any."""
+    return MetricsRun.objects.filter(as_of=day, status__in=MetricsRun.ACTIVE).first()
+
+
+def latest_run() -> MetricsRun | None:
+    """The run the progress panel shows: one in progress first, else the one started last."""
+    in_progress = Case(When(status__in=MetricsRun.ACTIVE, then=Value(0)), default=Value(1))
+    # Days published by the upgrade (metrics.0007) have no start time: they sort last.
+    return MetricsRun.objects.order_by(in_progress, F("started_at").desc(nulls_last=True), "-as_of").first()
+
+
+def days_to_fill(*, up_to: dt.date, max_days: int) -> list[dt.date]:
+    """The days of the `max_days` ending `up_to` that have no complete run and none in progress,
+    oldest first: what the nightly run computes (a failed or missed night is caught up). A day
+    computed before it was over (`compute_metrics --as-of` today) counts as not complete."""
+    first = up_to - dt.timedelta(days=max_days - 1)
+    taken = {
+        day
+        for day, status, started in MetricsRun.objects.filter(as_of__range=(first, up_to))
+        .exclude(status=MetricsRun.Status.FAILED)
+        .values_list("as_of", "status", "started_at")
+        if status != DONE or started is None or started.date() > day
+    }
+    return [first + dt.timedelta(days=n) for n in range(max_days) if first + dt.timedelta(days=n) not in taken]
+
+
+def unpublished_reason(day: dt.date) -> str:
+    """Why `day` is not published, in a sentence for a command's error or an API reader."""
+    run = MetricsRun.objects.filter(as_of=day).first()
+    if run is None:
+        return f"No metrics run has computed {day}."
+    if run.active:
+        return f"The metrics of {day} are being computed ({run.chunks_done} of {run.chunks_total} chunks done)."
+    if run.status == MetricsRun.Status.FAILED:
+        return f"The metrics run of {day} failed: {run.error or 'see the worker log'}"
+    return f"{day} is published."
+
