@@ -45,7 +45,12 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["owner", "is_target"])]
+        indexes = [
+            models.Index(fields=["owner", "is_target"]),
+            # Rows that name their account by name (accounts.references) and the data-quality
+            # duplicate check compare lower(name) (PostgreSQL; SQLite folds with unicode_lower()).
+            models.Index(Lower("name"), name="account_name_lower"),
+        ]
 
     def __str__(self) -> str:
         return self.name
