@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test install bench lint clean
+.PHONY: run test install bench load lint clean
 
 # Runtime packages for `make run`; the test tools on top for `make test`. Each step reruns only
 # when its requirements file changes.
@@ -33,6 +33,11 @@ test: install
 bench: install
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+## make load: 20 clients for 60 s against gunicorn (production settings) at 10,000 accounts; LOAD_ARGS="--clients 5 --seconds 10"
+load: install
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	$(PY) bench/load.py $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles

@@ -42,4 +42,15 @@ def _schedule_nightly(sender: Celery, **kwargs) -> None:
             "task": "imports.tasks.purge_import_files",
             "schedule": crontab(hour=3, minute=30),
         },
+        # A finished nightly run queues its day's alert digests and webhooks itself; this catches a
+        # day whose queueing was lost (broker down at that moment). Sends nothing twice.
+        "alert-digests": {
+            "task": "alerts.tasks.send_alerts",
+            "schedule": crontab(hour=settings.ALERTS_DIGEST_HOUR_UTC, minute=0),
+        },
+        # The weekly executive summary, Monday morning, of the latest complete day (Sunday's).
+        "weekly-executive-summary": {
+            "task": "alerts.tasks.send_weekly_summaries",
+            "schedule": crontab(day_of_week=1, hour=settings.ALERTS_WEEKLY_HOUR_UTC, minute=0),
+        },
     }

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "imports",
     "dashboard",
     "quality",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -240,6 +241,11 @@ SPECTACULAR_SETTINGS = {
         "TouchpointKindEnum": "accounts.models.TouchpointKind",
         "ChannelEnum": "accounts.models.Channel",
     },
+    # The default hook, then the metric fields described from the registry of figures.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "metrics.api.schema.describe_figures",
+    ],
 }
 
 # Brute-force limits (django-axes) on the login page, the admin login and POST /api/v1/auth/token/.
@@ -295,6 +301,10 @@ if PRODUCTION:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SESSION_COOKIE_HTTPONLY = True
 
+# The currency the pages name beside amounts (pipeline, revenue, cost, sales velocity). Amounts
+# are summed as stored, so this is the currency the CRM's opportunities and the program costs are in.
+REPORTING_CURRENCY = env.str("REPORTING_CURRENCY", default="USD")
+
 # The nightly metrics run (metrics/tasks.py): accounts per chunk task, and when beat starts it.
 METRICS_CHUNK_SIZE = env.int("METRICS_CHUNK_SIZE", default=2000)
 METRICS_NIGHTLY_HOUR_UTC = env.int("METRICS_NIGHTLY_HOUR_UTC", default=2)
@@ -312,3 +322,47 @@ METRICS_RUN_MAX_ATTEMPTS = env.int("METRICS_RUN_MAX_ATTEMPTS", default=3)
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=1 << 30)
 IMPORT_RETENTION_DAYS = env.int("IMPORT_RETENTION_DAYS", default=7)
 IMPORT_STALL_MINUTES = env.int("IMPORT_STALL_MINUTES", default=30)
+
+# Email: the alert digests and the weekly summary (alerts/). Either EMAIL_URL (django-environ's
+# form, e.g. smtp+tls://user:password@smtp.example.com:587) or EMAIL_HOST and its companions.
+# With neither, development prints every email on the console; production tries SMTP on
+# localhost:25, and a failed send shows on the Alerts page with its reason.
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+elif env.str("EMAIL_HOST", default=""):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env.str("EMAIL_HOST")
+    EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+    EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+    EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+    EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+else:
+    EMAIL_BACKEND = (
+        "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION
+        else "django.core.mail.backends.console.EmailBackend"
+    )
+# A mail server that hangs must not hold a worker for long: the send is retried instead.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ABM dashboard <abm-dashboard@localhost>")
+
+# Alerts (alerts/; docs/operations.md, "Alerts"). Links in emails and webhooks start with
+# ALERTS_BASE_URL (production default: https:// and the first plain host of ALLOWED_HOSTS).
+_FIRST_HOST = next((h for h in ALLOWED_HOSTS if h and h[0] not in ".*"), "localhost")
+ALERTS_BASE_URL = env.str(
+    "ALERTS_BASE_URL", default=f"https://{_FIRST_HOST}" if PRODUCTION else "http://127.0.0.1:8000"
+)
+# A finished metrics run sends its day's alerts only if the day is at most this many days old
+# (a backfill of old days sends nothing); beat re-checks the latest day at ALERTS_DIGEST_HOUR_UTC.
+ALERTS_DIGEST_MAX_AGE_DAYS = env.int("ALERTS_DIGEST_MAX_AGE_DAYS", default=2)
+ALERTS_DIGEST_HOUR_UTC = env.int("ALERTS_DIGEST_HOUR_UTC", default=6)
+# The weekly executive summary: Mondays at this hour.
+ALERTS_WEEKLY_HOUR_UTC = env.int("ALERTS_WEEKLY_HOUR_UTC", default=7)
+# Webhooks are user-provided URLs: a short timeout, and a few retries with doubling backoff
+# (ALERTS_RETRY_BACKOFF_SECONDS, then twice that, …) before a delivery is marked failed.
+ALERTS_WEBHOOK_TIMEOUT_SECONDS = env.float("ALERTS_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+ALERTS_WEBHOOK_MAX_RETRIES = env.int("ALERTS_WEBHOOK_MAX_RETRIES", default=4)
+ALERTS_EMAIL_MAX_RETRIES = env.int("ALERTS_EMAIL_MAX_RETRIES", default=3)
+ALERTS_RETRY_BACKOFF_SECONDS = env.int("ALERTS_RETRY_BACKOFF_SECONDS", default=30)
+# A delivery still "sending" after this long lost its worker mid-send: marked failed, not resent.
+ALERTS_SENDING_TIMEOUT_MINUTES = env.int("ALERTS_SENDING_TIMEOUT_MINUTES", default=15)

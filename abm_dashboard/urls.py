@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("import/", include("imports.urls")),
     path("data-quality/", include("quality.urls")),
+    path("alerts/", include("alerts.urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("metrics.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -11,6 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 TARGETS = {"nightly": 3.0, "import": 2.0, "page": 5.0, "account_page_p95_ms": 100.0}
 NOTES_FILE = ROOT / "bench" / "NOTES.md"
+# Sections written by other scripts (bench/load.py), kept when this report is rewritten.
+KEPT_SECTIONS = ("## Load:",)
 
 
 def _ok(ratio: float | None, target: float) -> str:
@@ -42,6 +44,33 @@ def _scaling_chart(results: dict, png: Path) -> bool:
     except Exception as exc:  # noqa: BLE001 - the chart is optional; the table carries the figures
         print(f"scaling chart not written ({exc})", file=sys.stderr)
         return False
+
+
+def _section_bounds(lines: list[str], prefix: str) -> tuple[int, int] | None:
+    """First and past-last line of the `## ` section whose title starts with `prefix`."""
+    start = next((i for i, line in enumerate(lines) if line.startswith(prefix)), None)
+    if start is None:
+        return None
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return start, end
+
+
+def section(markdown: str, prefix: str) -> str | None:
+    """The `## ` section titled `prefix…`, up to the next `## ` title, or None."""
+    lines = markdown.splitlines()
+    bounds = _section_bounds(lines, prefix)
+    return "\n".join(lines[bounds[0]:bounds[1]]).strip() if bounds else None
+
+
+def replace_section(markdown: str, prefix: str, text: str) -> str:
+    """`markdown` with the section titled `prefix…` replaced by `text`, or `text` added before "## Reproduce"."""
+    lines = markdown.splitlines()
+    bounds = _section_bounds(lines, prefix)
+    if bounds is None:
+        at = next((i for i, line in enumerate(lines) if line.startswith("## Reproduce")), len(lines))
+        bounds = (at, at)
+    start, end = bounds
+    return "\n".join([*lines[:start], *text.strip().splitlines(), "", *lines[end:]]).rstrip("\n") + "\n"
 
 
 def write_report(results: dict, path: Path, png: Path) -> None:
@@ -190,7 +219,12 @@ def write_report(results: dict, path: Path, png: Path) -> None:
         "figures; raw figures are kept in bench/out/results.json.",
         "",
     ]
-    path.write_text("\n".join(lines))
+    report = "\n".join(lines)
+    previous = path.read_text() if path.exists() else ""
+    for prefix in KEPT_SECTIONS:
+        if kept := section(previous, prefix):
+            report = replace_section(report, prefix, kept)
+    path.write_text(report)
 
 
 if __name__ == "__main__":

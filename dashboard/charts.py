@@ -9,12 +9,14 @@ only its own data (the default template would add ~7 KB to each one).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
 
-from dashboard.selectors import CreditRow, Heatmap, OutcomeRow
+from accounts.models import Channel
+from dashboard.selectors import CreditRow, Heatmap, OutcomeRow, ProgramRow
+from dashboard.templatetags.dash import money, num, pct
 from metrics.models import AccountSnapshot, ChannelSnapshot, ProgramSnapshot, SegmentSnapshot
 
 COLOURS: dict[str, str] = {
@@ -25,6 +27,39 @@ COLOURS: dict[str, str] = {
     "influence": "#d4a017",
     "neutral": "#8a94a6",
     "bad": "#c0312b",
+}
+# One colour per channel and one per touchpoint kind, the same on every page and chart (a kind's
+# colour never depends on which kinds an account happens to have). Kinds are shaded by how they
+# arrive: email blues, web and content greens, events oranges, ads purples, sales reds, customers greys.
+CHANNEL_COLOURS: dict[str, str] = {
+    "email": "#4e79a7",
+    "webinar": "#f28e2b",
+    "event": "#e15759",
+    "paid_social": "#76b7b2",
+    "display": "#59a14f",
+    "content": "#edc948",
+    "direct_mail": "#b07aa1",
+    "sdr_outreach": "#ff9da7",
+    "web": "#9c755f",
+}
+KIND_COLOURS: dict[str, str] = {
+    "email_open": "#9ecae1",
+    "email_click": "#3182bd",
+    "web_visit": "#a1d99b",
+    "form_fill": "#41ab5d",
+    "content_download": "#006d2c",
+    "event_registered": "#fdd0a2",
+    "event_attended": "#e6550d",
+    "webinar_attended": "#fd8d3c",
+    "ad_impression": "#dadaeb",
+    "ad_click": "#9e9ac8",
+    "social_engagement": "#6a51a3",
+    "meeting": "#a50f15",
+    "call_connected": "#ef3b2c",
+    "sales_email_reply": "#fc9272",
+    "direct_mail_response": "#8c6d31",
+    "product_usage": "#636363",
+    "nps_response": "#bdbdbd",
 }
 # Shades for several series of one family (lighter = shorter window / weaker signal).
 ENGAGEMENT_SHADES = ("#f4a582", "#e4572e", "#9e2a0c")
@@ -54,6 +89,19 @@ def _layout(*, height: int, x_title: str = "", y_title: str = "", **extra: Any) 
         else:
             layout[key] = value
     return layout
+
+
+def _count_axis(values: Sequence[float | int | None]) -> dict[str, Any]:
+    """An axis of counts: whole-number ticks only (Plotly would tick 0.5 steps up to a count of 5)."""
+    top = max((v for v in values if v is not None), default=0)
+    return {"tickformat": ",d", "rangemode": "tozero", **({"dtick": 1} if top <= 5 else {})}
+
+
+def _mean_axis(values: Sequence[float]) -> dict[str, Any]:
+    """An axis of a mean of counts: about five round steps (0.5, 1, 2, 5…) from 0, not 1.28, 2.56…"""
+    top = max(values, default=0) or 1
+    step = next(s for s in (0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 1e9) if top / s <= 6)
+    return {"tickmode": "linear", "tick0": 0, "dtick": step, "tickformat": ",d" if step >= 1 else ".1f"}
 
 
 def _finish(fig: go.Figure, *, static: bool = False) -> Figure:
@@ -123,16 +171,14 @@ def minutes_by_kind(history: Sequence[AccountSnapshot], *, weeks: int = 13) -> F
     sampled = list(history[::-7])[:weeks][::-1] if history else []
     kinds = sorted({k for s in sampled for k, v in (s.minutes_by_kind or {}).items() if v})
     x = _dates([s.as_of for s in sampled])
-    palette = ["#e4572e", "#f29e4c", "#1f77b4", "#17a589", "#6f42c1", "#d4a017", "#8c564b", "#e377c2",
-               "#7f7f7f", "#bcbd22", "#17becf", "#9e2a0c", "#aec7e8", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94"]
     traces = [
         go.Bar(
             x=x,
             y=[float((s.minutes_by_kind or {}).get(kind, 0)) for s in sampled],
             name=kind.replace("_", " "),
-            marker={"color": palette[i % len(palette)]},
+            marker={"color": KIND_COLOURS.get(kind, COLOURS["neutral"])},
         )
-        for i, kind in enumerate(kinds)
+        for kind in kinds
     ]
     return _finish(
         go.Figure(traces, layout=_layout(height=380, barmode="stack", x_title="Snapshot day",
@@ -164,12 +210,14 @@ def contact_heatmap(heatmap: Heatmap) -> Figure:
 
 # ---------------------------------------------------------------------------- segments
 
+# The funnel counts accounts at or past each stage (METRICS.md), so its labels say "or further":
+# "MQA" alone means the accounts with the MQA flag (mqa_share), as everywhere else.
 FUNNEL_STAGES = (
     ("All accounts", "accounts", "neutral"),
-    ("Aware", "funnel_aware", "awareness"),
-    ("Engaged", "funnel_engaged", "engagement"),
-    ("MQA", "funnel_mqa", "engagement"),
-    ("Opportunity", "funnel_opportunity", "influence"),
+    ("Aware or further", "funnel_aware", "awareness"),
+    ("Engaged or further", "funnel_engaged", "engagement"),
+    ("MQA or further", "funnel_mqa", "engagement"),
+    ("Opportunity or customer", "funnel_opportunity", "influence"),
     ("Customer", "funnel_customer", "influence"),
 )
 
@@ -184,7 +232,7 @@ def funnel(snapshot: SegmentSnapshot) -> Figure:
             textinfo="value+percent initial",
             hovertemplate="%{y}: %{x} accounts (%{percentInitial:.0%} of all)<extra></extra>",
         ),
-        layout=_layout(height=320, margin={"l": 100, "r": 20, "t": 10, "b": 20}, hovermode="closest"),
+        layout=_layout(height=320, margin={"l": 150, "r": 20, "t": 10, "b": 20}, hovermode="closest"),
     )
     return _finish(fig)
 
@@ -201,7 +249,7 @@ def funnel_compare(a_name: str, a: SegmentSnapshot, b_name: str, b: SegmentSnaps
             go.Bar(x=labels, y=shares(a), name=a_name, marker={"color": COLOURS["engagement"]}),
             go.Bar(x=labels, y=shares(b), name=b_name, marker={"color": COLOURS["neutral"]}),
         ],
-        layout=_layout(height=300, barmode="group", x_title="Journey stage (at or past)",
+        layout=_layout(height=300, barmode="group", x_title="Journey stage",
                        y_title="Share of the segment's accounts", yaxis={"tickformat": ".0%", "range": [0, 1]}),
     )
     return _finish(fig)
@@ -214,22 +262,26 @@ def segment_trend(history: Sequence[SegmentSnapshot]) -> Figure:
     def share(count_field: str) -> list[float]:
         return [round(getattr(s, count_field) / s.accounts, 4) if s.accounts else 0.0 for s in history]
 
+    def line(name: str, y: list[float], colour: str, *, dash: str = "solid", fmt: str = ".0%",
+             **extra: Any) -> go.Scatter:
+        # The hover in the axis' format (whole percentages; one decimal for the mean), not a raw float.
+        return go.Scatter(x=x, y=y, name=name, line={"color": colour, "dash": dash},
+                          hovertemplate=f"{name}: %{{y:{fmt}}}<extra></extra>", **extra)
+
     traces = [
-        go.Scatter(x=x, y=[s.covered_share for s in history], name="Covered", line={"color": COLOURS["coverage"]}),
-        go.Scatter(x=x, y=[s.aware_share for s in history], name="Aware", line={"color": COLOURS["awareness"]}),
-        go.Scatter(x=x, y=[s.engaged_share for s in history], name="Engaged", line={"color": COLOURS["engagement"]}),
-        go.Scatter(x=x, y=[s.mqa_share for s in history], name="MQA",
-                   line={"color": COLOURS["engagement"], "dash": "dot"}),
-        go.Scatter(x=x, y=share("funnel_opportunity"), name="Opportunity or customer",
-                   line={"color": COLOURS["influence"]}),
-        go.Scatter(x=x, y=[s.mean_programs_reached for s in history], name="Mean programs reached (right axis)",
-                   line={"color": COLOURS["reach"], "dash": "dash"}, yaxis="y2"),
+        line("Covered", [s.covered_share for s in history], COLOURS["coverage"]),
+        line("Aware", [s.aware_share for s in history], COLOURS["awareness"]),
+        line("Engaged", [s.engaged_share for s in history], COLOURS["engagement"]),
+        line("MQA", [s.mqa_share for s in history], COLOURS["engagement"], dash="dot"),
+        line("Opportunity or customer", share("funnel_opportunity"), COLOURS["influence"]),
+        line("Mean programs reached (right axis)", [s.mean_programs_reached for s in history], COLOURS["reach"],
+             dash="dash", fmt=".1f", yaxis="y2"),
     ]
     layout = _layout(
         height=340, x_title="Snapshot day", y_title="Share of accounts",
         yaxis={"tickformat": ".0%", "range": [0, 1.02]},
         yaxis2={"title": {"text": "Programs reached"}, "overlaying": "y", "side": "right", "rangemode": "tozero",
-                "showgrid": False},
+                "showgrid": False, **_mean_axis([s.mean_programs_reached for s in history])},
         margin={"r": 60, "t": 60},
     )
     return _finish(go.Figure(traces, layout=layout))
@@ -239,7 +291,8 @@ def minutes_histogram(buckets: Sequence[tuple[str, int]], *, name: str = "Accoun
     fig = go.Figure(
         go.Bar(x=[b for b, _ in buckets], y=[n for _, n in buckets], name=name,
                marker={"color": COLOURS["engagement"]}, hovertemplate="%{x} minutes: %{y} accounts<extra></extra>"),
-        layout=_layout(height=280, x_title="Engagement minutes, last 90 days", y_title="Accounts", hovermode="closest"),
+        layout=_layout(height=280, x_title="Engagement minutes, last 90 days", y_title="Accounts", hovermode="closest",
+                       yaxis=_count_axis([n for _, n in buckets])),
     )
     return _finish(fig)
 
@@ -283,6 +336,46 @@ def reach_focus_waste(rows: Sequence[ProgramSnapshot | ChannelSnapshot], labels:
     return _finish(fig)
 
 
+def cost_vs_pipeline(rows: Sequence[ProgramRow], *, currency: str) -> Figure:
+    """One point per program: its cost against the pipeline one attribution model (the page's)
+    credits it with, coloured by channel. The dotted diagonal is pipeline = cost: points above it
+    brought more than they cost."""
+    traces: list[go.Scatter] = []
+    for channel, label in Channel.choices:
+        points = [r for r in rows if r.program.channel == channel]
+        if not points:
+            continue
+        traces.append(go.Scatter(
+            x=[float(r.returns.cost) for r in points], y=[float(r.returns.pipeline) for r in points],
+            text=[r.program.name for r in points], customdata=[
+                [float(r.returns.revenue), r.returns.opportunities,
+                 "–" if r.returns.roi is None else f"{float(r.returns.roi):+.0%}"] for r in points
+            ],
+            mode="markers", name=str(label),
+            marker={"color": CHANNEL_COLOURS[channel], "size": 10, "opacity": 0.85,
+                    "line": {"color": "#ffffff", "width": 1}},
+            hovertemplate=(f"<b>%{{text}}</b> ({label})<br>cost %{{x:,.0f}} {currency}<br>"
+                           f"pipeline %{{y:,.0f}} {currency} from %{{customdata[1]}} opportunities<br>"
+                           f"revenue %{{customdata[0]:,.0f}} {currency} · ROI %{{customdata[2]}}<extra></extra>"),
+        ))
+    costs = [float(r.returns.cost) for r in rows]
+    pipelines = [float(r.returns.pipeline) for r in rows]
+    # The diagonal spans the costs only, so it never stretches the cost axis.
+    top = max(costs, default=0.0)
+    traces.append(go.Scatter(x=[0, top], y=[0, top], mode="lines", name="pipeline = cost", hoverinfo="skip",
+                             line={"color": COLOURS["neutral"], "dash": "dot", "width": 1}))
+
+    def amounts(values: list[float]) -> dict[str, Any]:
+        # 20k, 1.5M: short ticks on a phone ("~s" would write 0.2 as 200m, so only past a thousand).
+        return {"rangemode": "tozero", "tickformat": "~s" if max(values, default=0) >= 1000 else ",.0f"}
+
+    # Tall enough that on a phone, where the nine channels' legend wraps to several rows, the plot keeps room.
+    layout = _layout(height=440, x_title=f"Cost ({currency})",
+                     y_title=f"Attributed pipeline ({currency})", hovermode="closest",
+                     xaxis=amounts(costs), yaxis=amounts(pipelines))
+    return _finish(go.Figure(traces, layout=layout))
+
+
 def cost_and_waste(rows: Sequence[ProgramSnapshot | ChannelSnapshot], labels: Sequence[str],
                    costs: Sequence[float]) -> Figure:
     """Cost split into the part spent at target accounts and the wasted part."""
@@ -316,26 +409,29 @@ def program_trend(history: Sequence[ProgramSnapshot]) -> Figure:
 
 # ---------------------------------------------------------------------------- influence
 
-OUTCOME_METRICS = {
-    "win_rate": ("Win rate", ".0%"),
-    "median_cycle_days": ("Median sales cycle (days)", ",.0f"),
-    "avg_contract_value": ("Average contract value", ",.0f"),
+# Title, axis tick format, and the formatter of the bar labels: the tables' own filter, so that a
+# bar and its table cell show the same text (Plotly's d3 rounds 76.5 up, Python's format to even).
+OUTCOME_METRICS: dict[str, tuple[str, str, Callable[[Any], str]]] = {
+    "win_rate": ("Win rate", ".0%", pct),
+    "median_cycle_days": ("Median sales cycle (days)", ",.0f", num),
+    "avg_contract_value": ("Average contract value", ",.0f", money),
 }
 
 
 def outcome_bars(rows: Sequence[OutcomeRow], metric: str) -> Figure:
     """One outcome figure per engagement quartile (or other grouping), with the closed count in the hover."""
-    title, fmt = OUTCOME_METRICS[metric]
+    title, fmt, label = OUTCOME_METRICS[metric]
     x = [r.label.replace(" (least engaged)", "").replace(" (most engaged)", "") for r in rows]
-    y = [None if r.row is None or getattr(r.row, metric) is None else float(getattr(r.row, metric)) for r in rows]
+    values = [None if r.row is None else getattr(r.row, metric) for r in rows]
+    y = [None if v is None else float(v) for v in values]
     closed = [r.row.opportunities_closed if r.row else 0 for r in rows]
     fig = go.Figure(
         go.Bar(
-            x=x, y=y, customdata=closed,
+            x=x, y=y, customdata=closed, text=[label(v) for v in values],
             # The last group (most engaged quartile, or the first-named group) in the full family colour.
             marker={"color": [INFLUENCE_SHADES[0]] * (len(x) - 1) + [COLOURS["influence"]]},
-            texttemplate=f"%{{y:{fmt}}}", textposition="outside", cliponaxis=False,
-            hovertemplate=f"%{{x}}: %{{y:{fmt}}}<br>%{{customdata}} closed opportunities<extra></extra>",
+            texttemplate="%{text}", textposition="outside", cliponaxis=False,
+            hovertemplate="%{x}: %{text}<br>%{customdata} closed opportunities<extra></extra>",
             name=title,
         ),
         layout=_layout(height=260, y_title=title, hovermode="closest", margin={"t": 20},
@@ -344,15 +440,20 @@ def outcome_bars(rows: Sequence[OutcomeRow], metric: str) -> Figure:
     return _finish(fig)
 
 
+# Each "pipeline" on the influence page says which amounts it sums.
+ATTRIBUTED_PIPELINE = "Attributed pipeline (created)"
+ATTRIBUTED_REVENUE = "Attributed revenue (won)"
+
+
 def attribution_bars(rows: Sequence[CreditRow], *, limit: int = 15) -> Figure:
     """Pipeline and revenue credited, largest first (the top `limit` rows)."""
     shown = list(rows)[:limit]
     labels = [r.name for r in shown]
     fig = go.Figure(
         [
-            go.Bar(y=labels, x=[round(r.pipeline, 2) for r in shown], name="Pipeline", orientation="h",
+            go.Bar(y=labels, x=[round(r.pipeline, 2) for r in shown], name=ATTRIBUTED_PIPELINE, orientation="h",
                    marker={"color": INFLUENCE_SHADES[0]}),
-            go.Bar(y=labels, x=[round(r.revenue, 2) for r in shown], name="Revenue (won)", orientation="h",
+            go.Bar(y=labels, x=[round(r.revenue, 2) for r in shown], name=ATTRIBUTED_REVENUE, orientation="h",
                    marker={"color": INFLUENCE_SHADES[2]}),
         ],
         layout=_layout(height=max(220, 90 + 44 * len(shown)), barmode="group", x_title="Amount credited",

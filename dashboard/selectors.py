@@ -13,6 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -46,6 +47,7 @@ from metrics.models import (
     InfluenceSummary,
     MetricSettings,
     MetricsRun,
+    OutcomeComparison,
     OutcomeGroup,
     ProgramSnapshot,
     SegmentSnapshot,
@@ -339,6 +341,23 @@ class Heatmap:
 HEATMAP_WEEKS = 13
 
 
+def contact_labels(contacts: list[Contact]) -> dict[int, str]:
+    """Each contact's name, told apart from its namesakes at the account: by title when that tells
+    them apart, else by email (else id). A chart row per contact needs a label per contact, and two
+    "Alex Kim"s would share one."""
+    groups: dict[str, list[Contact]] = defaultdict(list)
+    for c in contacts:
+        groups[str(c)].append(c)
+    labels: dict[int, str] = {}
+    for name, namesakes in groups.items():
+        titles = [c.title for c in namesakes]
+        by_title = all(titles) and len(set(titles)) == len(titles)
+        for c in namesakes:
+            detail = c.title if by_title else (c.email or f"#{c.id}")
+            labels[c.id] = name if len(namesakes) == 1 else f"{name} ({detail})"
+    return labels
+
+
 def contact_week_heatmap(
     *, account: Account, as_of: dt.date, contacts: list[Contact], settings: MetricSettings
 ) -> Heatmap:
@@ -374,7 +393,8 @@ def contact_week_heatmap(
         cells[g["contact_id"]][week] += minutes
     # Every contact gets a row (a silent contact is a finding too); anonymous traffic last.
     order = [c.id for c in contacts] + ([None] if None in cells else [])
-    rows = [str(by_id[cid]) if cid is not None else "Anonymous visitors" for cid in order]
+    labels = contact_labels(contacts)
+    rows = [labels[cid] if cid is not None else "Anonymous visitors" for cid in order]
     z = [[round(v, 1) for v in cells[cid]] if cid in cells else [0.0] * HEATMAP_WEEKS for cid in order]
     weeks = [first_day + dt.timedelta(days=7 * k) for k in range(HEATMAP_WEEKS)]
     return Heatmap(weeks, rows, z, round(sum(map(sum, z)), 1))
@@ -446,6 +466,15 @@ def get_segment_view(*, key: str, as_of: dt.date) -> SegmentView | None:
     return SegmentView(key, name, segment, snapshot, history, minutes_histogram(members))
 
 
+def segment_flag_counts(snapshot: SegmentSnapshot) -> dict[str, int]:
+    """How many of the segment's accounts are aware, engaged and MQA (the flags, METRICS.md §2–3):
+    each share is a count over `accounts`, so share × accounts gives the count back exactly."""
+    return {
+        flag: round(getattr(snapshot, f"{flag}_share") * snapshot.accounts)
+        for flag in ("covered", "aware", "engaged", "mqa")
+    }
+
+
 # Engagement-minute buckets of the distribution chart: (label, lower bound inclusive, upper exclusive).
 MINUTE_BUCKETS: tuple[tuple[str, float, float | None], ...] = (
     ("0", 0, 1e-9),
@@ -504,6 +533,125 @@ def program_reached_accounts(*, program: Program, as_of: dt.date) -> QuerySet:
         .annotate(successes=Count("id"), first_success=Min("occurred_at"), last_success=Max("occurred_at"))
         .order_by("-last_success", "account_id")
     )
+
+
+# ---------------------------------------------------------------------------- program returns
+
+# Under these models each opportunity credits exactly one program, so a channel's opportunities
+# are the sum of its programs'. Under the others one opportunity credits every program touched
+# in its window, often several of one channel: the sum would count it more than once.
+SINGLE_TOUCH_MODELS = frozenset({AttributionModel.FIRST_TOUCH, AttributionModel.LAST_TOUCH})
+
+
+@dataclass
+class Returns:
+    """A program's (or a channel's) cost against what one attribution model credits it with: the
+    pipeline created and revenue won in the long window (W90) ending on the day (AttributionCredit)."""
+
+    cost: Decimal
+    pipeline: Decimal = Decimal("0.00")
+    revenue: Decimal = Decimal("0.00")
+    opportunities: int | None = 0  # None: not countable (a channel under a multi-touch model)
+
+    @property
+    def cost_per_opportunity(self) -> Decimal | None:
+        return self.cost / self.opportunities if self.opportunities else None
+
+    @property
+    def pipeline_per_cost(self) -> Decimal | None:
+        return self.pipeline / self.cost if self.cost else None
+
+    @property
+    def roi(self) -> Decimal | None:
+        """(attributed revenue − cost) / cost; undefined (blank) for a program that cost nothing."""
+        return (self.revenue - self.cost) / self.cost if self.cost else None
+
+
+@dataclass
+class ProgramRow:
+    snapshot: ProgramSnapshot
+    returns: Returns
+
+    @property
+    def program(self) -> Program:
+        return self.snapshot.program
+
+
+def _credits(*, as_of: dt.date, model: str, channel: str = "") -> QuerySet:
+    qs = AttributionCredit.objects.filter(as_of=as_of, model=model)
+    return qs.filter(program__channel=channel) if channel else qs
+
+
+def program_returns(*, as_of: dt.date, model: str, channel: str = "") -> list[ProgramRow]:
+    """Every program of the day (of one channel, if given) with its reach snapshot and its returns
+    under `model`, costliest first (2 queries). Opportunities are those of the pipeline credits,
+    as the attribution export's `opportunities` column for basis pipeline."""
+    found: dict[int, dict[str, tuple[Decimal, int]]] = defaultdict(dict)
+    for program_id, basis, credit, opportunities in _credits(as_of=as_of, model=model, channel=channel).values_list(
+        "program_id", "basis", "credit", "opportunities"
+    ):
+        found[program_id][basis] = (credit, opportunities)
+    rows = []
+    for snapshot in program_snapshots(as_of=as_of, channel=channel):
+        credits = found.get(snapshot.program_id, {})
+        pipeline, opportunities = credits.get(AttributionCredit.Basis.PIPELINE, (Decimal("0.00"), 0))
+        revenue, _ = credits.get(AttributionCredit.Basis.REVENUE, (Decimal("0.00"), 0))
+        rows.append(ProgramRow(snapshot, Returns(snapshot.program.cost, pipeline, revenue, opportunities)))
+    return rows
+
+
+def channel_returns(*, as_of: dt.date, model: str, channels: Iterable[ChannelSnapshot]) -> list[Returns]:
+    """The returns of each channel snapshot under `model`, in their order (1 query)."""
+    sums: dict[tuple[str, str], tuple[Decimal, int]] = {
+        (row["program__channel"], row["basis"]): (row["credit"], row["opportunities"])
+        for row in _credits(as_of=as_of, model=model)
+        .values("program__channel", "basis")
+        .annotate(credit=Sum("credit"), opportunities=Sum("opportunities"))
+        .order_by()
+    }
+    countable = model in SINGLE_TOUCH_MODELS
+    out = []
+    for c in channels:
+        pipeline, opportunities = sums.get((c.channel, AttributionCredit.Basis.PIPELINE), (Decimal("0.00"), 0))
+        revenue, _ = sums.get((c.channel, AttributionCredit.Basis.REVENUE), (Decimal("0.00"), 0))
+        out.append(Returns(c.cost, pipeline, revenue, opportunities if countable else None))
+    return out
+
+
+# Sort keys of the program table (URL value -> the row's figure); "-key" sorts descending.
+PROGRAM_SORTS: dict[str, Any] = {
+    "name": lambda r: r.program.name.lower(),
+    "channel": lambda r: r.program.get_channel_display(),
+    "cost": lambda r: r.returns.cost,
+    "pipeline": lambda r: r.returns.pipeline,
+    "revenue": lambda r: r.returns.revenue,
+    "opportunities": lambda r: r.returns.opportunities,
+    "cost_per_opportunity": lambda r: r.returns.cost_per_opportunity,
+    "pipeline_per_cost": lambda r: r.returns.pipeline_per_cost,
+    "roi": lambda r: r.returns.roi,
+    "touches": lambda r: r.snapshot.touches,
+    "touched_accounts": lambda r: r.snapshot.touched_accounts,
+    "reached_accounts": lambda r: r.snapshot.reached_accounts,
+    "target_reach": lambda r: r.snapshot.target_reach,
+    "focus": lambda r: r.snapshot.focus,
+    "waste": lambda r: r.snapshot.waste,
+    "wasted_cost": lambda r: r.snapshot.wasted_cost,
+}
+DEFAULT_PROGRAM_SORT = "-cost"
+
+
+def sort_program_rows(rows: list[ProgramRow], sort: str) -> tuple[list[ProgramRow], str]:
+    """The rows in `sort` order, blanks (an undefined ROI, focus…) last either way, ties by name;
+    and the sort applied (the default for an unknown key). Programs are few (tens to hundreds):
+    sorting them here lets the ratios sort like the stored figures."""
+    key = sort.lstrip("-")
+    if key not in PROGRAM_SORTS:
+        sort, key = DEFAULT_PROGRAM_SORT, DEFAULT_PROGRAM_SORT.lstrip("-")
+    figure = PROGRAM_SORTS[key]
+    by_name = sorted(rows, key=lambda r: (r.program.name.lower(), r.program.pk))
+    present = [r for r in by_name if figure(r) is not None]
+    blank = [r for r in by_name if figure(r) is None]
+    return sorted(present, key=figure, reverse=sort.startswith("-")) + blank, sort
 
 
 # ---------------------------------------------------------------------------- my accounts
@@ -630,12 +778,13 @@ def rep_newly_engaged_contacts(*, rep: User, as_of: dt.date, settings: MetricSet
     return sorted(rows, key=lambda row: (-row["first_touch"].timestamp(), row["contact_id"]))
 
 
-RECENT_TOUCHES_LIMIT = 30
+def rep_recent_touches(*, rep: User, as_of: dt.date, settings: MetricSettings) -> QuerySet[Touchpoint]:
+    """What the rep's target accounts did in the last 7 days (W7): scored touches, newest first.
 
-
-def rep_recent_touches(*, rep: User, as_of: dt.date, settings: MetricSettings) -> list[Touchpoint]:
-    """What the rep's target accounts did in the last 7 days: scored touches, newest first."""
-    return list(
+    All of them, for the page to page through (a page is one range read per account on the
+    (account, occurred_at) index).
+    """
+    return (
         Touchpoint.objects.filter(
             account__owner=rep,
             account__is_target=True,
@@ -644,7 +793,7 @@ def rep_recent_touches(*, rep: User, as_of: dt.date, settings: MetricSettings) -
             occurred_at__lt=day_end(as_of),
         )
         .select_related("account", "contact", "program")
-        .order_by("-occurred_at", "-id")[:RECENT_TOUCHES_LIMIT]
+        .order_by("-occurred_at", "-id")
     )
 
 
@@ -676,12 +825,35 @@ class OutcomeRow:
 
 
 def outcome_tables(*, as_of: dt.date) -> dict[str, list[OutcomeRow]]:
-    """The day's outcome groups, arranged per dimension in a fixed order (one query)."""
+    """The day's outcome groups, arranged per dimension in a fixed order (one query). The quartiles
+    are empty on a day without quartile rows (its engagement ties across a quartile boundary)."""
     found = {(g.dimension, g.group): g for g in OutcomeGroup.objects.filter(as_of=as_of)}
+    has_quartiles = any(dim == "quartile" for dim, _ in found)
     return {
         dim: [OutcomeRow(group, label, found.get((dim, group))) for group, label in groups]
+        if dim != "quartile" or has_quartiles else []
         for dim, groups in OUTCOME_DIMENSIONS.items()
     }
+
+
+@dataclass
+class Evidence:
+    """A dimension's two compared groups (their table rows) and the evidence for their difference."""
+
+    comparison: OutcomeComparison
+    a: OutcomeRow
+    b: OutcomeRow
+
+
+def outcome_evidence(*, as_of: dt.date, tables: dict[str, list[OutcomeRow]]) -> dict[str, Evidence]:
+    """The day's evidence per dimension with the table rows it compares (one query); no entry
+    where the groups were not compared (no quartiles, or a day computed before the evidence)."""
+    found: dict[str, Evidence] = {}
+    for c in OutcomeComparison.objects.filter(as_of=as_of):
+        rows = {r.group: r for r in tables.get(c.dimension, [])}
+        if c.group_a in rows and c.group_b in rows:
+            found[c.dimension] = Evidence(c, rows[c.group_a], rows[c.group_b])
+    return found
 
 
 def influence_summary(*, as_of: dt.date) -> InfluenceSummary | None:

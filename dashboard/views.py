@@ -7,11 +7,10 @@ the whole page.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.paginator import Paginator
@@ -33,10 +32,11 @@ from accounts.models import Account, Channel, Program, Segment
 from accounts.roles import EXECUTIVE, can_manage_data, user_groups
 from accounts.services import InvalidRecord, account_targets_mark, account_targets_unmark
 from dashboard import charts, selectors
-from dashboard.definitions import DEFINITIONS, FAMILIES
+from dashboard.definitions import metric_settings
 from dashboard.forms import AccountFilterForm, TargetMarkForm, parse_date
+from metrics import exports, figures
 from metrics import selectors as metric_selectors
-from metrics.exports import csv_value
+from metrics.families import influence as influence_family
 from metrics.models import AttributionModel, MetricSettings, MetricsRun
 from metrics.selectors import last_complete_day
 
@@ -44,6 +44,7 @@ ACCOUNTS_PER_PAGE = 50
 PROGRAMS_PER_PAGE = 50
 REACHED_PER_PAGE = 25
 MY_ACCOUNTS_PER_PAGE = 50
+RECENT_TOUCHES_PER_PAGE = 30
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -102,60 +103,6 @@ def account_list(request: HttpRequest) -> HttpResponse:
     return _render(request, "dashboard/account_list.html", context, partial="dashboard/_account_results.html")
 
 
-# Exported columns, named exactly as METRICS.md (and the API).
-EXPORT_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("as_of", "as_of"),
-    ("account_id", "account_id"),
-    ("name", "account__name"),
-    ("domain", "account__domain"),
-    ("external_id", "account__external_id"),
-    ("tier", "account__tier"),
-    ("owner", "account__owner__username"),
-    ("is_target", "account__is_target"),
-    ("journey_stage", "journey_stage"),
-    ("contacts", "contacts"),
-    ("reachable_contacts", "reachable_contacts"),
-    ("roles_covered", "roles_covered"),
-    ("role_coverage", "role_coverage"),
-    ("profile_completeness", "profile_completeness"),
-    ("covered", "covered"),
-    ("web_visits", "web_visits"),
-    ("known_visitors", "known_visitors"),
-    ("email_opens", "email_opens"),
-    ("event_attendances", "event_attendances"),
-    ("calls_connected", "calls_connected"),
-    ("aware_contacts", "aware_contacts"),
-    ("aware", "aware"),
-    ("minutes_7d", "minutes_7d"),
-    ("minutes_prev_21d", "minutes_prev_21d"),
-    ("minutes_30d", "minutes_30d"),
-    ("minutes_prev_30d", "minutes_prev_30d"),
-    ("minutes_90d", "minutes_90d"),
-    ("engaged_contacts_90d", "engaged_contacts_90d"),
-    ("engaged", "engaged"),
-    ("mqa", "mqa"),
-    ("spike", "spike"),
-    ("engagement_percentile", "engagement_percentile"),
-    ("programs_reached", "programs_reached"),
-    ("channels_reached", "channels_reached"),
-    ("pipeline_created_90d", "pipeline_created_90d"),
-    ("won_revenue_90d", "won_revenue_90d"),
-    ("influenced_pipeline", "influenced_pipeline"),
-)
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_rows(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(list(header))
-    for row in rows:
-        yield writer.writerow([csv_value(v) for v in row])
-
-
 @require_GET
 def account_export(request: HttpRequest) -> HttpResponse:
     """The filtered, sorted account list of the day as CSV, streamed (no page limit)."""
@@ -164,9 +111,10 @@ def account_export(request: HttpRequest) -> HttpResponse:
         return _no_metrics(request, "Accounts")
     form = AccountFilterForm(request.GET)
     qs = selectors.account_snapshots(as_of=as_of.day, filters=form.filters(), sort=form.sort_order())
-    rows = qs.values_list(*[src for _, src in EXPORT_COLUMNS]).iterator(chunk_size=2000)
+    # The same table as `export_metrics --level account`: same columns, order and encodings.
+    table = exports.ACCOUNT_TABLE
     response = StreamingHttpResponse(
-        _csv_rows([name for name, _ in EXPORT_COLUMNS], rows), content_type="text/csv; charset=utf-8"
+        exports.csv_lines(table.columns, table.rows(qs)), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="accounts-{as_of.day.isoformat()}.csv"'
     return response
@@ -283,7 +231,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     as_of = _as_of(request)
     if as_of.day is None:
         return _no_metrics(request, account.name)
-    settings = MetricSettings.load()
+    settings = metric_settings(request)  # one read, shared with the page's tooltips
     health = selectors.account_health(account=account, as_of=as_of.day, settings=settings)
     heatmap = selectors.contact_week_heatmap(
         account=account, as_of=as_of.day, contacts=health.contacts, settings=settings
@@ -307,6 +255,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "touches": touches,
         "more": more,
         "next_page": 2,
+        "kind_colours": charts.KIND_COLOURS,
     }
     return render(request, "dashboard/account_detail.html", context)
 
@@ -329,7 +278,8 @@ def account_timeline(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "dashboard/_timeline_rows.html",
-        {"account": account, "as_of": as_of, "touches": touches, "more": more, "next_page": page + 1},
+        {"account": account, "as_of": as_of, "touches": touches, "more": more, "next_page": page + 1,
+         "kind_colours": charts.KIND_COLOURS},
     )
 
 
@@ -368,6 +318,7 @@ def segment_detail(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "histogram_fig": charts.minutes_histogram(view.histogram),
         "trend_fig": charts.segment_trend(view.history) if view.history else None,
         "funnel_fig": charts.funnel(view.snapshot) if view.snapshot else None,
+        "flags": selectors.segment_flag_counts(view.snapshot) if view.snapshot else {},
         "accounts_url": reverse("dashboard:account_list") + f"?segment={key}&as_of={as_of.day.isoformat()}",
     }
     if other and other.snapshot and view.snapshot:
@@ -383,26 +334,51 @@ def segment_detail(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 CHART_PROGRAMS = 15
 
 
+def _attribution_model(request: HttpRequest) -> str:
+    model = request.GET.get("model", AttributionModel.LINEAR)
+    return model if model in AttributionModel.values else AttributionModel.LINEAR
+
+
 @require_GET
 def program_list(request: HttpRequest) -> HttpResponse:
+    """Reach, focus and waste, and what the programs returned for their cost under one attribution
+    model, by channel and by program (of one channel, with ?channel=)."""
     as_of = _as_of(request)
     if as_of.day is None:
         return _no_metrics(request, "Programs")
     channel = request.GET.get("channel", "")
     if channel not in Channel.values:
         channel = ""
-    rows = selectors.program_snapshots(as_of=as_of.day, channel=channel)
+    model = _attribution_model(request)
+    programs = selectors.program_returns(as_of=as_of.day, model=model, channel=channel)
+    rows, sort = selectors.sort_program_rows(programs, request.GET.get("sort", selectors.DEFAULT_PROGRAM_SORT))
     page = Paginator(rows, PROGRAMS_PER_PAGE).get_page(request.GET.get("page"))
-    top = list(rows[:CHART_PROGRAMS])
+    # The charts show the costliest programs whatever the table's order (program_returns is by cost).
+    top = [r.snapshot for r in programs[:CHART_PROGRAMS]]
     channels = selectors.channel_snapshots(as_of=as_of.day)
     channel_labels = dict(Channel.choices)
     ch_labels = [str(channel_labels.get(c.channel, c.channel)) for c in channels]
+    model_label = AttributionModel(model).label
     context = {
         "as_of": as_of,
         "page": page,
+        "sort": sort,
+        "sort_key": sort.lstrip("-"),
         "channel": channel,
+        "channel_label": channel_labels.get(channel, ""),
         "channel_choices": Channel.choices,
         "channels": list(zip(channels, ch_labels, strict=True)),
+        "channel_returns": list(zip(channels, ch_labels, selectors.channel_returns(
+            as_of=as_of.day, model=model, channels=channels), strict=True)),
+        "model": model,
+        "models": selectors.ATTRIBUTION_MODELS,
+        "model_label": model_label,
+        "single_touch": model in selectors.SINGLE_TOUCH_MODELS,
+        "long_window": metric_settings(request).long_window_days,
+        "program_count": len(programs),
+        "return_fig": charts.cost_vs_pipeline(
+            programs, currency=django_settings.REPORTING_CURRENCY
+        ) if programs else None,
         "top_count": len(top),
         "program_fig": charts.reach_focus_waste(top, [p.program.name for p in top]) if top else None,
         "program_cost_fig": charts.cost_and_waste(top, [p.program.name for p in top],
@@ -454,7 +430,7 @@ def my_accounts(request: HttpRequest) -> HttpResponse:
     as_of = _as_of(request)
     if as_of.day is None:
         return _no_metrics(request, "My accounts")
-    settings = MetricSettings.load()
+    settings = metric_settings(request)  # one read, shared with the page's tooltips
     sort = "month" if request.GET.get("sort") == "month" else "week"
     page = Paginator(selectors.rep_snapshots(rep=rep, as_of=as_of.day, sort=sort), MY_ACCOUNTS_PER_PAGE).get_page(
         request.GET.get("page")
@@ -469,9 +445,18 @@ def my_accounts(request: HttpRequest) -> HttpResponse:
         "page": page,
         "changes": selectors.rep_changes_since_yesterday(rep=rep, as_of=as_of.day),
         "new_contacts": selectors.rep_newly_engaged_contacts(rep=rep, as_of=as_of.day, settings=settings),
-        "recent": selectors.rep_recent_touches(rep=rep, as_of=as_of.day, settings=settings),
+        # Every scored touch of the last 7 days, a page at a time (its pager swaps only that section).
+        "recent": Paginator(
+            selectors.rep_recent_touches(rep=rep, as_of=as_of.day, settings=settings), RECENT_TOUCHES_PER_PAGE
+        ).get_page(request.GET.get("recent_page")),
         "yesterday": as_of.day - dt.timedelta(days=1),
+        "week_start": as_of.day - dt.timedelta(days=6),
+        "kind_colours": charts.KIND_COLOURS,
     }
+    if _is_htmx(request) and request.headers.get("HX-Target") == "recent":
+        response = render(request, "dashboard/_recent_touches.html", context)
+        patch_vary_headers(response, ["HX-Request"])
+        return response
     return render(request, "dashboard/my_accounts.html", context)
 
 
@@ -503,20 +488,30 @@ def influence(request: HttpRequest) -> HttpResponse:
         patch_vary_headers(response, ["HX-Request"])
         return response
     tables = selectors.outcome_tables(as_of=as_of.day)
+    comparisons = selectors.outcome_evidence(as_of=as_of.day, tables=tables)
+    summary = selectors.influence_summary(as_of=as_of.day)
     context.update(
-        summary=selectors.influence_summary(as_of=as_of.day),
+        summary=summary,
         settings=MetricSettings.load(),
         tables=tables,
-        outcome_titles=[
-            ("target", "Target vs non-target accounts"),
-            ("engaged", "Engaged vs not engaged accounts"),
-            ("control", "Target accounts vs a look-alike control group"),
-            ("quartile", "By engagement quartile"),
+        # Each dimension's table with the evidence for its difference, quartiles first.
+        outcome_sections=[
+            (dim, title, tables[dim], comparisons.get(dim))
+            for dim, title in (
+                ("quartile", "Engagement quartiles"),
+                ("target", "Target vs non-target accounts"),
+                ("engaged", "Engaged vs not engaged accounts"),
+                ("control", "Target accounts vs a look-alike control group"),
+            )
         ],
+        no_quartiles=(
+            influence_family.ties_sentence(summary.quartile_ties, summary.closed_opportunities)
+            if summary and summary.quartile_ties else ""
+        ),
         quartile_figs=[
             (metric, title, charts.outcome_bars(tables["quartile"], metric))
-            for metric, (title, _) in charts.OUTCOME_METRICS.items()
-        ],
+            for metric, (title, _, _) in charts.OUTCOME_METRICS.items()
+        ] if tables["quartile"] else [],
     )
     return _render(request, "dashboard/influence.html", context)
 
@@ -526,11 +521,10 @@ def influence(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def definitions(request: HttpRequest) -> HttpResponse:
-    groups = [
-        (family, title, [(name, d) for name, d in DEFINITIONS.items() if d.family == family])
-        for family, title in FAMILIES
-    ]
-    return render(request, "dashboard/definitions.html", {"groups": groups})
+    """Every figure of the registry, its thresholds and windows as the settings are now."""
+    settings = metric_settings(request)
+    context = {"groups": figures.families(settings), "windows": figures.windows(settings)}
+    return render(request, "dashboard/definitions.html", context)
 
 
 def _compute_task():

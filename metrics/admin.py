@@ -8,6 +8,7 @@ from metrics.models import (
     MetricSettings,
     MetricsRun,
     MetricsRunChunk,
+    OutcomeComparison,
     OutcomeGroup,
     ProgramSnapshot,
     SegmentSnapshot,
@@ -46,15 +47,11 @@ class ProgramSnapshotAdmin(admin.ModelAdmin):
 
 class MetricsRunChunkInline(admin.TabularInline):
     model = MetricsRunChunk
-    fields = ("index", "accounts", "done_at")
+    fields = ("index", "lo", "hi", "accounts", "done_at")
     readonly_fields = fields
     ordering = ("index",)
     extra = 0
     can_delete = False
-
-    @admin.display(description="accounts")
-    def accounts(self, chunk: MetricsRunChunk) -> int:
-        return len(chunk.account_ids)
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -89,9 +86,16 @@ class OutcomeGroupAdmin(admin.ModelAdmin):
     list_filter = ("as_of", "dimension")
 
 
+@admin.register(OutcomeComparison)
+class OutcomeComparisonAdmin(admin.ModelAdmin):
+    list_display = ("as_of", "dimension", "closed_a", "closed_b", "win_rate_difference", "win_rate_p_value",
+                    "cycle_shift_days", "cycle_p_value")
+    list_filter = ("as_of", "dimension")
+
+
 @admin.register(InfluenceSummary)
 class InfluenceSummaryAdmin(admin.ModelAdmin):
-    list_display = ("as_of", "headline", "headline_opportunities", "influenced_pipeline")
+    list_display = ("as_of", "headline_reason", "headline", "closed_opportunities", "influenced_pipeline")
 
 
 @admin.register(AttributionCredit)

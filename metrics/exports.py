@@ -1,18 +1,25 @@
 """The day's snapshots as flat rows for CSV / JSON export, named exactly as METRICS.md.
 
-Booleans are true/false, shares 0–1, percentiles 0–100, journey stages lower case; an undefined
-figure (e.g. focus with no successes) is empty in CSV and null in JSON.
+The figure columns of every level, their order and their encoding come from the registry
+(metrics.figures): booleans true/false, shares 0–1, percentiles 0–100, journey stages lower case;
+an undefined figure (e.g. focus with no successes) is empty in CSV and null in JSON. The account
+list's CSV (dashboard) and `export_metrics --level account` both write ACCOUNT_TABLE, so they have
+the same columns in the same order with the same encodings.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import IO, Any
 
+from django.db.models import Model, QuerySet
+
+from metrics.figures import Figure, Level, export_figures
 from metrics.models import (
     AccountSnapshot,
     AttributionCredit,
@@ -24,95 +31,103 @@ from metrics.models import (
 
 LEVELS = ("account", "segment", "program", "channel", "influence")
 
-ACCOUNT_FIELDS: tuple[str, ...] = (
-    "contacts", "reachable_contacts", "roles_covered", "role_coverage", "profile_completeness", "covered",
-    "web_visits", "known_visitors", "email_opens", "event_attendances", "calls_connected", "aware_contacts", "aware",
-    "minutes_7d", "minutes_30d", "minutes_90d", "minutes_prev_30d", "engaged_contacts_90d", "engaged", "mqa", "spike",
-    "engagement_percentile", "programs_reached", "channels_reached", "pipeline_created_90d", "won_revenue_90d",
-    "influenced_pipeline", "journey_stage", "nps", "nps_responses",
+
+@dataclass(frozen=True)
+class Key:
+    """A column that says which row this is (day, account, names), not a figure."""
+
+    column: str
+    source: str  # a values() lookup on the level's model
+    if_null: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    """One export level: its key columns, then the registry's figures of its level."""
+
+    model: type[Model]
+    level: Level
+    keys: tuple[Key, ...]
+    ordering: tuple[str, ...]
+
+    @property
+    def figures(self) -> list[Figure]:
+        return export_figures(self.level)
+
+    @property
+    def columns(self) -> list[str]:
+        return [k.column for k in self.keys] + [f.column for f in self.figures]
+
+    def rows(self, snapshots: QuerySet) -> Iterator[dict[str, Any]]:
+        """The rows of `snapshots` (already filtered and ordered), encoded; streamed in chunks."""
+        keys, figures = self.keys, self.figures
+        values = snapshots.values_list(*[k.source for k in keys], *[f.name for f in figures])
+        for row in values.iterator(chunk_size=2000):
+            out = {k.column: k.if_null if v is None else v for k, v in zip(keys, row)}
+            out.update((f.column, f.encode(v)) for f, v in zip(figures, row[len(keys):]))
+            yield out
+
+    def of_day(self, as_of: date) -> QuerySet:
+        return self.model.objects.filter(as_of=as_of).order_by(*self.ordering)
+
+
+AS_OF = Key("as_of", "as_of")
+PROGRAM_KEYS = (
+    Key("program_external_id", "program__external_id"),
+    Key("program", "program__name"),
+    Key("channel", "program__channel"),
 )
-SEGMENT_FIELDS: tuple[str, ...] = (
-    "accounts", "covered_accounts", "covered_share", "mean_role_coverage", "accounts_without_decision_maker",
-    "aware_share", "engaged_share", "mqa_share", "median_minutes_90d", "funnel_aware", "funnel_engaged",
-    "funnel_mqa", "funnel_opportunity", "funnel_customer", "mean_programs_reached", "pipeline_created_90d",
-    "won_revenue_90d", "open_opportunities", "win_rate", "avg_contract_value", "median_cycle_days",
-    "sales_velocity", "nps", "nps_responses",
+
+ACCOUNT_TABLE = Table(
+    AccountSnapshot,
+    Level.ACCOUNT,
+    (
+        AS_OF,
+        Key("account_id", "account_id"),
+        Key("account_external_id", "account__external_id"),
+        Key("account", "account__name"),
+        Key("domain", "account__domain"),
+        Key("tier", "account__tier"),
+        Key("owner", "account__owner__username"),
+        Key("is_target", "account__is_target"),
+    ),
+    ("account__external_id", "account_id"),
 )
-PROGRAM_FIELDS: tuple[str, ...] = (
-    "touched_accounts", "reached_accounts", "target_reach", "focus", "waste", "touches", "touches_at_targets",
-    "successes", "target_successes", "reached_target_accounts", "target_accounts", "wasted_cost",
+SEGMENT_TABLE = Table(
+    # segment None is the whole target list.
+    SegmentSnapshot, Level.SEGMENT, (AS_OF, Key("segment", "segment__name", "All target accounts")), ("segment__name",)
 )
-OUTCOME_FIELDS: tuple[str, ...] = (
-    "dimension", "group", "opportunities_closed", "opportunities_won", "win_rate", "median_cycle_days",
-    "avg_contract_value", "pipeline_created", "accounts", "mean_minutes_90d",
+PROGRAM_TABLE = Table(ProgramSnapshot, Level.PROGRAM, (AS_OF, *PROGRAM_KEYS), ("program__name", "program_id"))
+CHANNEL_TABLE = Table(ChannelSnapshot, Level.CHANNEL, (AS_OF, Key("channel", "channel")), ("channel",))
+# The influence level is one table of two kinds of rows: `record` says which columns apply.
+OUTCOME_TABLE = Table(
+    OutcomeGroup, Level.OUTCOME, (AS_OF, Key("dimension", "dimension"), Key("group", "group")), ("dimension", "group")
 )
-CREDIT_FIELDS: tuple[str, ...] = ("program_external_id", "program", "channel", "model", "basis", "credit", "opportunities")
+CREDIT_TABLE = Table(
+    AttributionCredit,
+    Level.ATTRIBUTION,
+    (AS_OF, *PROGRAM_KEYS, Key("model", "model"), Key("basis", "basis")),
+    ("basis", "model", "program__name", "program_id"),
+)
+TABLES: dict[str, Table] = {
+    "account": ACCOUNT_TABLE, "segment": SEGMENT_TABLE, "program": PROGRAM_TABLE, "channel": CHANNEL_TABLE,
+}
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def export_rows(*, level: str, as_of: date) -> tuple[list[str], list[dict[str, Any]]]:
     """(column names, rows) of one level for one day."""
-    if level == "account":
-        columns = ["account_external_id", "account", *ACCOUNT_FIELDS]
-        snapshots = (
-            AccountSnapshot.objects.filter(as_of=as_of)
-            .order_by("account__external_id", "account_id")
-            .values("account__external_id", "account__name", *ACCOUNT_FIELDS)
-        )
-        rows = [
-            {"account_external_id": s.pop("account__external_id"), "account": s.pop("account__name"), **s}
-            for s in snapshots
-        ]
-    elif level == "segment":
-        columns = ["segment", *SEGMENT_FIELDS]
-        snapshots = (
-            SegmentSnapshot.objects.filter(as_of=as_of).order_by("segment__name").values("segment__name", *SEGMENT_FIELDS)
-        )
-        # segment None is the whole target list.
-        rows = [{"segment": s.pop("segment__name") or "All target accounts", **s} for s in snapshots]
-    elif level == "program":
-        columns = ["program_external_id", "program", "channel", *PROGRAM_FIELDS]
-        snapshots = (
-            ProgramSnapshot.objects.filter(as_of=as_of)
-            .order_by("program__name", "program_id")
-            .values("program__external_id", "program__name", "program__channel", *PROGRAM_FIELDS)
-        )
-        rows = [
-            {
-                "program_external_id": s.pop("program__external_id"),
-                "program": s.pop("program__name"),
-                "channel": s.pop("program__channel"),
-                **s,
-            }
-            for s in snapshots
-        ]
-    elif level == "channel":
-        columns = ["channel", "programs", "cost", *PROGRAM_FIELDS]
-        rows = list(ChannelSnapshot.objects.filter(as_of=as_of).order_by("channel").values(*columns))
-    elif level == "influence":
-        # One table, two kinds of rows: `record` says which columns apply.
-        columns = ["record", *OUTCOME_FIELDS, *CREDIT_FIELDS]
-        outcomes = OutcomeGroup.objects.filter(as_of=as_of).order_by("dimension", "group").values(*OUTCOME_FIELDS)
-        credits = (
-            AttributionCredit.objects.filter(as_of=as_of)
-            .order_by("basis", "model", "program__name", "program_id")
-            .values("program__external_id", "program__name", "program__channel", "model", "basis", "credit",
-                    "opportunities")
-        )
-        rows = [{"record": "outcome", **o} for o in outcomes] + [
-            {
-                "record": "attribution",
-                "program_external_id": c.pop("program__external_id"),
-                "program": c.pop("program__name"),
-                "channel": c.pop("program__channel"),
-                **c,
-            }
-            for c in credits
-        ]
-    else:
-        raise ValueError(f"level must be one of {', '.join(LEVELS)}")
-    return columns, rows
+    if level in TABLES:
+        table = TABLES[level]
+        return table.columns, list(table.rows(table.of_day(as_of)))
+    if level == "influence":
+        columns = ["record", *OUTCOME_TABLE.columns]
+        columns += [c for c in CREDIT_TABLE.columns if c not in columns]
+        rows = [{"record": "outcome", **r} for r in OUTCOME_TABLE.rows(OUTCOME_TABLE.of_day(as_of))]
+        rows += [{"record": "attribution", **r} for r in CREDIT_TABLE.rows(CREDIT_TABLE.of_day(as_of))]
+        return columns, rows
+    raise ValueError(f"level must be one of {', '.join(LEVELS)}")
 
 
 def csv_value(value: Any) -> str:
@@ -132,16 +147,31 @@ def csv_value(value: Any) -> str:
     return str(value)
 
 
-def write_csv(out: IO[str], columns: list[str], rows: Iterable[dict[str, Any]]) -> None:
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
+class _Line:
+    """A file-like that hands back what the csv writer writes: one CSV line at a time."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(columns: list[str], rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """The header and one line per row, for writing or streaming (the account list's download)."""
+    writer = csv.writer(_Line(), lineterminator="\n")
+    yield writer.writerow(columns)
     for row in rows:
-        writer.writerow([csv_value(row.get(column)) for column in columns])
+        yield writer.writerow([csv_value(row.get(column)) for column in columns])
+
+
+def write_csv(out: IO[str], columns: list[str], rows: Iterable[dict[str, Any]]) -> None:
+    for line in csv_lines(columns, rows):
+        out.write(line)
 
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, date):
+        return value.isoformat()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 

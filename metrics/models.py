@@ -357,7 +357,8 @@ class OutcomeGroup(models.Model):
     """One row of the influence comparison tables for a day.
 
     dimension: "quartile" (group "1".."4"), "target" ("target"/"non_target"),
-    "engaged" ("engaged"/"not_engaged"), "control" ("target"/"control").
+    "engaged" ("engaged"/"not_engaged"), "control" ("target"/"control"). A day whose
+    engagement ties across a quartile boundary has no quartile rows (InfluenceSummary.quartile_ties).
     """
 
     as_of = models.DateField()
@@ -378,15 +379,89 @@ class OutcomeGroup(models.Model):
         ]
 
 
+class OutcomeComparison(models.Model):
+    """The evidence for the difference between the two groups of one dimension on a day (METRICS.md
+    §5 "Evidence, not just a difference"; methods in metrics.evidence). Differences are group_a −
+    group_b: quartile "4" − "1", "target" − "non_target", "engaged" − "not_engaged", "target" −
+    "control". Empty figures: a group has no closed (win rate) or no won (cycle) opportunity, or
+    the samples are too small for a 95 % interval. No quartile row when there are no quartiles.
+    """
+
+    as_of = models.DateField()
+    dimension = models.CharField(max_length=20)
+    group_a = models.CharField(max_length=20)
+    group_b = models.CharField(max_length=20)
+    closed_a = models.PositiveIntegerField(default=0)
+    closed_b = models.PositiveIntegerField(default=0)
+    won_a = models.PositiveIntegerField(default=0, help_text="The won deals behind the cycle comparison")
+    won_b = models.PositiveIntegerField(default=0)
+    win_rate_difference = models.FloatField(null=True, blank=True, help_text="Share (0–1): win rate a − b")
+    win_rate_difference_low = models.FloatField(null=True, blank=True, help_text="95 %, Newcombe (Wilson)")
+    win_rate_difference_high = models.FloatField(null=True, blank=True)
+    win_rate_p_value = models.FloatField(null=True, blank=True, help_text="Fisher's exact test, two-sided")
+    cycle_shift_days = models.FloatField(null=True, blank=True, help_text="Hodges–Lehmann shift a − b, won deals")
+    cycle_shift_low = models.FloatField(null=True, blank=True, help_text="95 %, from the ordered differences")
+    cycle_shift_high = models.FloatField(null=True, blank=True)
+    cycle_p_value = models.FloatField(null=True, blank=True, help_text="Mann–Whitney U test, two-sided")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["as_of", "dimension"], name="outcome_comparison_unique_day")]
+
+    def __str__(self) -> str:
+        return f"{self.dimension} {self.group_a} vs {self.group_b} @ {self.as_of}"
+
+
+class HeadlineReason(models.TextChoices):
+    """Why the headline says what it says (METRICS.md §5: an effect only where p < 0.05)."""
+
+    EFFECT = "effect", "A difference with p < 0.05"
+    NOT_SIGNIFICANT = "not_significant", "No difference with p < 0.05"
+    TOO_FEW = "too_few", "Too few closed deals in a quartile"
+    NO_ENGAGEMENT = "no_engagement", "No engagement recorded before any deal: no quartiles"
+    ENGAGEMENT_TIES = "engagement_ties", "Engagement ties across a quartile boundary: no quartiles"
+
+
 class InfluenceSummary(models.Model):
-    """The day's computed headline and totals for the influence page."""
+    """The day's computed headline and totals for the influence page.
+
+    Two populations: the opportunities closed in the outcomes window (closed_opportunities; every
+    OutcomeGroup row and the headline are drawn from them) and those created in W90
+    (pipeline_opportunities, pipeline_created; influenced_pipeline is a part of them).
+    """
 
     as_of = models.DateField(unique=True)
-    headline = models.TextField(blank=True, help_text="Empty when the groups are too small to compare.")
-    headline_opportunities = models.PositiveIntegerField(default=0)
+    headline = models.TextField(blank=True, help_text="The sentence comparing quartile 4 with quartile 1.")
+    headline_reason = models.CharField(max_length=20, choices=HeadlineReason.choices, blank=True)
+    headline_opportunities = models.PositiveIntegerField(
+        default=0, help_text="Closed opportunities of quartiles 4 and 1 (0 without quartiles)"
+    )
+    closed_opportunities = models.PositiveIntegerField(
+        default=0, help_text="Opportunities closed in the outcomes window: the population of the outcome tables"
+    )
+    quartile_ties = models.JSONField(
+        default=list, blank=True,
+        help_text='Minutes tied across a quartile boundary: [{"minutes": m, "opportunities": k}]; empty = quartiles',
+    )
     influenced_pipeline = models.DecimalField(max_digits=18, decimal_places=2, default=0)
     influenced_opportunities = models.PositiveIntegerField(default=0)
+    pipeline_created = models.DecimalField(
+        max_digits=18, decimal_places=2, default=0, help_text="Amounts of all opportunities created in W90"
+    )
+    pipeline_opportunities = models.PositiveIntegerField(default=0, help_text="Opportunities created in W90")
+    won_revenue = models.DecimalField(
+        max_digits=18, decimal_places=2, default=0, help_text="Amounts of the opportunities won and closed in W90"
+    )
+    won_opportunities = models.PositiveIntegerField(default=0, help_text="Opportunities won and closed in W90")
     details = models.JSONField(default=dict, blank=True)
+
+    @property
+    def has_quartiles(self) -> bool:
+        return not self.quartile_ties
+
+    @property
+    def influenced_share(self) -> float | None:
+        """Influenced pipeline / all pipeline created in W90 (0–1); None with no pipeline."""
+        return float(self.influenced_pipeline / self.pipeline_created) if self.pipeline_created else None
 
 
 class AttributionModel(models.TextChoices):
@@ -471,11 +546,15 @@ class MetricsRun(models.Model):
 
 
 class MetricsRunChunk(models.Model):
-    """One chunk of a run: the accounts it covers, and when its snapshots were stored."""
+    """One chunk of a run: the accounts it covers — every account whose id lies from `lo` to
+    `hi`, a range of the account-leading indexes the families read — and when its snapshots were
+    stored. The ranges are cut when the run starts (metrics.services.account_ranges)."""
 
     run = models.ForeignKey(MetricsRun, on_delete=models.CASCADE, related_name="chunks")
     index = models.PositiveIntegerField()
-    account_ids = models.JSONField(help_text="The accounts of the chunk, fixed when the run starts")
+    lo = models.PositiveBigIntegerField(help_text="The first account id of the chunk")
+    hi = models.PositiveBigIntegerField(help_text="The last account id of the chunk (included)")
+    accounts = models.PositiveIntegerField(help_text="Accounts in the range when the run started")
     done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -483,3 +562,8 @@ class MetricsRunChunk(models.Model):
 
     def __str__(self) -> str:
         return f"Chunk {self.index} of {self.run}"
+
+    @property
+    def account_ids(self) -> range:
+        """The ids the chunk covers, as the families take them (metrics.families.common.id_bounds)."""
+        return range(self.lo, self.hi + 1)

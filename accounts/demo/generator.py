@@ -11,8 +11,12 @@ The story the data tells (so every page has something true to show):
 - every account has a temperature: *cold* (no touch in the last 90 days), *warm*, or *hot* (a
   burst of intent in the last 7–30 days, so spikes exist); an intensity scales its volume;
 - its engagement propensity `e` (0–1) drives both its touch volume and its opportunities'
-  outcomes: engaged accounts win more often, faster and bigger; targets get more of everything;
-- customers (won, or existing before the window) use the product and answer NPS surveys.
+  outcomes: engaged accounts win more often, faster and bigger; targets get more touches and
+  bigger deals;
+- customers (won, or existing before the window) use the product and answer NPS surveys;
+- it looks like a real quarter: the target list is mostly new logos on long cycles (about a tenth of
+  it customers by the end), every target has its rep, every program its own name, and nothing is
+  dated after the moment the data is generated.
 """
 
 from __future__ import annotations
@@ -226,11 +230,17 @@ class DemoPlan:
     sales_rep: int | None  # index of the user "sales", who gets a full "My accounts" page
     sales_target_share: float
     programs: list[ProgramSpec]
+    # The seed's "now" (epoch seconds), if given: no moment is drawn at or after it.
+    now_epoch: int | None = None
     start_epoch: int = 0
+    # Exclusive end of every moment drawn: the end of end_date, or now when that is earlier.
+    until_epoch: int = 0
     _active: dict[tuple[int, int, bool], tuple[list[int], list[float]]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.start_epoch = int(datetime.combine(self.start_date, time(), tzinfo=UTC).timestamp())
+        end_epoch = self.start_epoch + self.days * DAY
+        self.until_epoch = end_epoch if self.now_epoch is None else min(self.now_epoch, end_epoch)
 
     @property
     def start_date(self) -> date:
@@ -262,7 +272,13 @@ class DemoPlan:
         return found
 
 
-def build_plan(*, seed: int, days: int, end_date: date, reps: tuple[str, ...], accounts: int) -> DemoPlan:
+def build_plan(
+    *, seed: int, days: int, end_date: date, reps: tuple[str, ...], accounts: int, now: datetime | None = None
+) -> DemoPlan:
+    """The shared parts of the data set. `now`: nothing is dated at or after it (when the history
+    ends today, today's moments fall in the hours already past); `end_date` must not be after it."""
+    if now is not None and end_date > now.astimezone(UTC).date():
+        raise ValueError(f"the history cannot end after today ({end_date} > {now.astimezone(UTC).date()})")
     rng = random.Random(seed)
     sales_rep = reps.index("sales") if "sales" in reps else None
     # About a third of accounts are targets; give "sales" ~20 of them (at most 60 %).
@@ -275,6 +291,7 @@ def build_plan(*, seed: int, days: int, end_date: date, reps: tuple[str, ...], a
         sales_rep=sales_rep,
         sales_target_share=min(0.6, 20 / expected_targets),
         programs=[],
+        now_epoch=None if now is None else int(now.timestamp()),
     )
     plan.programs = _programs(rng, plan)
     return plan
@@ -291,6 +308,7 @@ def _programs(rng: random.Random, plan: DemoPlan) -> list[ProgramSpec]:
         (Channel.SDR_OUTREACH, 0): "q4",
     }
     segment_names = {s.key: s.name for s in SEGMENTS}
+    names_taken: set[str] = set()
     cost_range = {
         Channel.EMAIL: (400, 3_000),
         Channel.WEBINAR: (3_000, 12_000),
@@ -330,7 +348,9 @@ def _programs(rng: random.Random, plan: DemoPlan) -> list[ProgramSpec]:
                 }[channel]
                 start = anchor - rng.randint(0, 30)
                 end = start + rng.randint(*length)
-            name = _program_name(rng, channel, k, plan.day_date(anchor), segment_names.get(segment_key or ""))
+            name = _unique(
+                _program_name(rng, channel, k, plan.day_date(anchor), segment_names.get(segment_key or "")), names_taken
+            )
             low, high = cost_range[channel]
             # A couple of programs name their own success kinds; the rest use the channel defaults.
             success: tuple[str, ...] = ()
@@ -378,6 +398,17 @@ def _program_name(rng: random.Random, channel: str, k: int, anchor: date, segmen
     }[channel]
 
 
+def _unique(name: str, taken: set[str]) -> str:
+    """`name`, or "name (2)", "name (3)"…: two programs of a quarter may draw the same topic, and a
+    marketer must tell them apart on every page and export."""
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name} ({n})"
+    taken.add(candidate)
+    return candidate
+
+
 def _weighted(rng: random.Random, items: Sequence[T], weights: Sequence[float]) -> T:
     return rng.choices(items, weights=weights)[0]
 
@@ -411,7 +442,8 @@ def generate_account(plan: DemoPlan, index: int, taken_domains: set[str]) -> Acc
     if rng.random() < (0.08 if is_target else 0.25):
         for missing in rng.sample(("industry", "employees", "revenue", "country", "owner"), rng.randint(1, 3)):
             if missing == "owner":
-                owner = None
+                # Every target has an owner (its rep); only other accounts may lack one.
+                owner = owner if is_target else None
             else:
                 fields[missing] = None
 
@@ -427,7 +459,8 @@ def generate_account(plan: DemoPlan, index: int, taken_domains: set[str]) -> Acc
         e *= 0.35
     elif temperature == "hot":
         e = 0.5 + 0.5 * e
-    existing_customer = temperature != "cold" and rng.random() < (0.15 if is_target else 0.1)
+    # A target list is mostly new logos: about one target in twenty is a customer already.
+    existing_customer = temperature != "cold" and rng.random() < (0.05 if is_target else 0.1)
 
     segment_keys = []
     if is_target and tier == 1:
@@ -613,7 +646,13 @@ class _AccountStory:
             created = -rng.randint(150, 700)
             self._add_opportunity("new", created, created + rng.randint(30, 120), won=True)
             self.customer_since = 0
-        rate = (0.6 + 1.4 * e) * (1.35 if a.is_target else 0.85) * days / 365
+        # New-logo targets are on long enterprise cycles, about one new deal in four years each: with
+        # the few customers already, about a tenth of the target list is customer by the end.
+        new_logo_target = a.is_target and not self.existing
+        if new_logo_target:
+            rate = (0.08 + 0.25 * e) * days / 365
+        else:
+            rate = (0.6 + 1.4 * e) * (1.35 if a.is_target else 0.85) * days / 365
         for _ in range(_poisson(rng, rate)):
             created = rng.randrange(self.last_day + 1)
             kind = "new" if self.customer_since is None or self.customer_since > created else rng.choice(
@@ -624,9 +663,9 @@ class _AccountStory:
             if kind == "renewal":
                 cycle = rng.randint(20, 60)
             elif won:
-                cycle = max(10, int(rng.gauss(120 - 75 * e, 20)))
+                cycle = max(10, int(rng.gauss((160 - 75 * e) if new_logo_target else (120 - 75 * e), 20)))
             else:
-                cycle = max(10, int(rng.gauss(85, 30)))
+                cycle = max(10, int(rng.gauss(110 if new_logo_target else 85, 30)))
             close_day = created + cycle
             if close_day <= days - 1:
                 self._add_opportunity(kind, created, close_day, won=won)
@@ -647,8 +686,10 @@ class _AccountStory:
         created = self._at(created_day)
         closed = None
         if close_day is not None:
-            # Same-day close times are drawn after creation, never before.
+            # Same-day close times are drawn after creation, never before, and never after now.
             closed = max(self._at(close_day), created + 3600)
+            if closed >= self.plan.until_epoch:
+                closed = created + max(1, (self.plan.until_epoch - created) // 2)
             stage = CLOSED_WON if won else CLOSED_LOST
         else:
             stage = OPEN_STAGES[min(3, int(progress * 4))]
@@ -671,10 +712,14 @@ class _AccountStory:
     # The loops below run ten million times at --accounts 100000, so they draw with `random()` and
     # bisect instead of randrange/choices (same determinism, a fraction of the cost).
     def _at(self, day: int) -> int:
-        """A moment on `day`, mostly in working hours."""
+        """A moment on `day`, mostly in working hours; on today, before now (the plan's until_epoch)."""
         rnd = self.rnd
         second = 25_200 + int(rnd() * 43_200) if rnd() < 0.85 else int(rnd() * DAY)
-        return self.plan.start_epoch + day * DAY + second
+        midnight = self.plan.start_epoch + day * DAY
+        if midnight + second >= self.plan.until_epoch:
+            # Today: the same draw squeezed into the part of the day already past.
+            second = second * (self.plan.until_epoch - midnight) // DAY
+        return midnight + second
 
     def _contact(self, kind: str) -> int | None:
         rnd = self.rnd

@@ -75,7 +75,8 @@ def seed_demo(
             log("Deleting existing accounts, contacts, programs, segments, touchpoints and opportunities…")
             _delete_all()
         reps = _sales_reps()
-        plan = build_plan(seed=seed, days=days, end_date=end_date, reps=tuple(u for u, _ in reps), accounts=accounts)
+        plan = build_plan(seed=seed, days=days, end_date=end_date, reps=tuple(u for u, _ in reps), accounts=accounts,
+                          now=timezone.now())
         segments = Segment.objects.bulk_create(
             [Segment(name=s.name, description=s.description, saved_filter=s.saved_filter) for s in SEGMENTS]
         )

@@ -1,4 +1,8 @@
-"""Number formatting and the ⓘ definition tooltip shared by every dashboard template."""
+"""Number formatting and the ⓘ definition tooltip shared by every dashboard template.
+
+Labels and definitions come from the registry, metrics.figures, filled from the current
+settings (read once per request by dashboard.definitions).
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,23 @@ from django import template
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from dashboard.definitions import DEFINITIONS
+from dashboard.definitions import described, metric_settings
+from metrics import figures
+from metrics.models import JourneyStage
 
 register = template.Library()
 
 Number = int | float | Decimal | None
 
 
-@register.simple_tag
-def info(name: str) -> str:
+def _described(context: template.Context, name: str) -> figures.Described:
+    return described(context.get("request"))[name]
+
+
+@register.simple_tag(takes_context=True)
+def info(context: template.Context, name: str) -> str:
     """A small ⓘ whose hover text is the figure's definition, linking to the definitions page."""
-    d = DEFINITIONS[name]
+    d = _described(context, name)
     return format_html(
         # A styled "i" rather than the ⓘ character, which some system fonts lack.
         '<a class="info" href="{}#{}" title="{}" aria-label="Definition of {}: {}">i</a>',
@@ -30,9 +40,33 @@ def info(name: str) -> str:
     )
 
 
-@register.simple_tag
-def label(name: str) -> str:
-    return DEFINITIONS[name].label
+@register.simple_tag(takes_context=True)
+def label(context: template.Context, name: str) -> str:
+    return _described(context, name).label
+
+
+@register.simple_tag(takes_context=True)
+def definition(context: template.Context, name: str) -> str:
+    return _described(context, name).text
+
+
+@register.simple_tag(takes_context=True)
+def window_days(context: template.Context, window: str) -> int:
+    """The length in days of a window of METRICS.md (W90, W30, P30, W7, B21) in the current settings."""
+    setting = {name: setting for name, setting, _ in figures.WINDOWS}[window]
+    return getattr(metric_settings(context.get("request")), setting)
+
+
+@register.filter
+def figure(value: object, name: str) -> str:
+    """A figure's value in the registry's page format for it (a share as a percentage, …)."""
+    fmt, _, digits = figures.FIGURES[name].page_format.partition(":")
+    if fmt == "yesno":
+        return "–" if value is None else ("yes" if value else "no")
+    if fmt == "stage":
+        return "–" if value is None else str(JourneyStage(value).label)
+    formatter = {"num": num, "pct": pct, "money": money}[fmt]
+    return formatter(value, int(digits)) if digits else formatter(value)
 
 
 @register.filter

@@ -1,4 +1,7 @@
-"""Read-only snapshots. `__all__` on purpose: a figure added to a snapshot model appears here too."""
+"""Read-only snapshots. `__all__` on purpose: a figure added to a snapshot model appears here too.
+
+The schema describes the figures from the registry (metrics.api.schema), not from here.
+"""
 
 from rest_framework import serializers
 

@@ -1,15 +1,22 @@
-"""Awareness — do they know us? (METRICS.md §2), over W90."""
+"""Awareness — do they know us? (METRICS.md §2), over W90.
+
+Awareness kinds: web_visit, email_open, event_attended, webinar_attended, call_connected,
+ad_click. Per account:
+
+- web_visits (known and anonymous), known_visitors = distinct contacts with a web visit;
+- email_opens; event_attendances = event_attended + webinar_attended; calls_connected;
+- aware_contacts = distinct contacts with any awareness touch;
+- aware = at least one awareness touch (an anonymous web visit is enough).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, Q
-
-from accounts.models import Touchpoint
 from accounts.models import TouchpointKind as Kind
-from metrics.families.common import Windows
+from metrics.families.common import FamilySQL, Windows, id_bounds, touch_pass
 from metrics.models import MetricSettings
 
 AWARENESS_KINDS: tuple[str, ...] = (
@@ -32,30 +39,28 @@ EMPTY: dict[str, Any] = {
 }
 
 
-def awareness_rows(*, as_of: date, account_ids: list[int], cfg: MetricSettings) -> dict[int, dict[str, Any]]:
-    """One query over the chunk's W90 touchpoints, grouped by account.
+def _kinds(*kinds: str) -> str:
+    listed = ", ".join(f"'{kind}'" for kind in kinds)
+    return f"kind IN ({listed})"
 
-    Index: touchpoint_account_time (account, occurred_at) — an IN list of accounts and a time range.
+
+def awareness_rows(*, as_of: date, account_ids: Sequence[int], cfg: MetricSettings) -> FamilySQL:
+    """The chunk's `touches` pass (common.touch_pass: one read of touchpoint_account_time)
+    grouped by account, counting its W90 touches (`n90`) by kind. COUNT(DISTINCT contact_id)
+    skips NULL: anonymous visits count as visits, not visitors."""
+    lo, hi = id_bounds(account_ids)
+    aware = _kinds(*AWARENESS_KINDS)
+    sql = f"""
+        SELECT account_id,
+               SUM(CASE WHEN {_kinds(Kind.WEB_VISIT)} THEN n90 ELSE 0 END) AS web_visits,
+               COUNT(DISTINCT CASE WHEN {_kinds(Kind.WEB_VISIT)} AND n90 > 0 THEN contact_id END) AS known_visitors,
+               SUM(CASE WHEN {_kinds(Kind.EMAIL_OPEN)} THEN n90 ELSE 0 END) AS email_opens,
+               SUM(CASE WHEN {_kinds(Kind.EVENT_ATTENDED, Kind.WEBINAR_ATTENDED)} THEN n90 ELSE 0 END)
+                   AS event_attendances,
+               SUM(CASE WHEN {_kinds(Kind.CALL_CONNECTED)} THEN n90 ELSE 0 END) AS calls_connected,
+               COUNT(DISTINCT CASE WHEN {aware} AND n90 > 0 THEN contact_id END) AS aware_contacts,
+               SUM(CASE WHEN {aware} THEN n90 ELSE 0 END) > 0 AS aware
+        FROM touches
+        GROUP BY account_id
     """
-    w90 = Windows.for_day(as_of, cfg).w_long
-    rows = (
-        Touchpoint.objects.filter(w90.q(), account_id__in=account_ids)
-        .order_by()
-        .values("account_id")
-        .annotate(
-            web_visits=Count("id", filter=Q(kind=Kind.WEB_VISIT)),
-            # COUNT(DISTINCT contact_id) skips NULLs: anonymous visits count as visits, not visitors.
-            known_visitors=Count("contact_id", distinct=True, filter=Q(kind=Kind.WEB_VISIT)),
-            email_opens=Count("id", filter=Q(kind=Kind.EMAIL_OPEN)),
-            event_attendances=Count("id", filter=Q(kind__in=[Kind.EVENT_ATTENDED, Kind.WEBINAR_ATTENDED])),
-            calls_connected=Count("id", filter=Q(kind=Kind.CALL_CONNECTED)),
-            aware_contacts=Count("contact_id", distinct=True, filter=Q(kind__in=AWARENESS_KINDS)),
-            awareness_touches=Count("id", filter=Q(kind__in=AWARENESS_KINDS)),
-        )
-    )
-    result: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        account_id = row.pop("account_id")
-        row["aware"] = row.pop("awareness_touches") > 0
-        result[account_id] = row
-    return result
+    return FamilySQL(sql, (), EMPTY, ctes=touch_pass(lo=lo, hi=hi, windows=Windows.for_day(as_of, cfg), cfg=cfg))

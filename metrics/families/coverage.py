@@ -1,60 +1,82 @@
 """Coverage — do we know enough of the right people? (METRICS.md §1)
 
-Contacts have no history, so coverage counts the contacts known now, whatever the as-of date.
+Per account, from its contacts as they are now (contacts have no history, so coverage is the
+same whatever the as-of date):
+
+- contacts; reachable_contacts = contacts with an email or a phone who have not opted out;
+- roles_covered = required roles (`required_roles`) held by at least one contact, opted-out
+  contacts included (we know them); role_coverage = roles_covered / number of required roles
+  (1 with none required);
+- profile_completeness = share filled of domain, industry, employees, annual_revenue, country,
+  owner;
+- covered = role_coverage ≥ covered_min_role_coverage (0.6) and reachable_contacts ≥
+  covered_min_reachable_contacts (3); has_decision_maker for the segment rollup.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from django.db.models import Case, Count, IntegerField, Q, Value, When
-
-from accounts.models import Account, Role
+from accounts.models import Account, Contact, Role
+from metrics.families.common import FamilySQL, Params, id_bounds, table
 from metrics.models import MetricSettings
 
-# The account fields whose presence makes a complete profile.
+# The account fields whose presence makes a complete profile; text fields count when not blank.
 PROFILE_FIELDS: tuple[str, ...] = ("domain", "industry", "employees", "annual_revenue", "country", "owner")
+_TEXT_FIELDS = ("domain", "industry", "country")
+
+EMPTY: dict[str, Any] = {
+    "contacts": 0,
+    "reachable_contacts": 0,
+    "roles_covered": 0,
+    "role_coverage": 0.0,
+    "profile_completeness": 0.0,
+    "covered": False,
+    "has_decision_maker": False,
+}
 
 
-def _present(field: str) -> Case:
-    """1 when the account field holds a value (text fields: not blank), else 0."""
-    # `> ''` is false for both NULL and the empty string.
-    condition = Q(**{f"{field}__gt": ""}) if field in ("domain", "industry", "country") else Q(**{f"{field}__isnull": False})
-    return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
+def _present(field: str) -> str:
+    """1 when the account field holds a value; `> ''` is false for both NULL and ''."""
+    column = f"a.{field}" if field in _TEXT_FIELDS else f"a.{Account._meta.get_field(field).column}"
+    condition = f"{column} > ''" if field in _TEXT_FIELDS else f"{column} IS NOT NULL"
+    return f"CASE WHEN {condition} THEN 1 ELSE 0 END"
 
 
-def coverage_rows(*, as_of: date, account_ids: list[int], cfg: MetricSettings) -> dict[int, dict[str, Any]]:
-    """One query: the accounts LEFT JOIN their contacts, grouped by account."""
-    required = list(cfg.required_roles)
-    # Positive conditions only: a negated condition across the contacts join would become a subquery.
-    reachable = Q(contacts__email__gt="") | Q(contacts__phone__gt="")
-    filled = sum((_present(f) for f in PROFILE_FIELDS[1:]), _present(PROFILE_FIELDS[0]))
-    rows = (
-        Account.objects.filter(id__in=account_ids)
-        .order_by()
-        .annotate(
-            n_contacts=Count("contacts"),
-            n_reachable=Count("contacts", filter=reachable & Q(contacts__opted_out=False)),
-            # Opted-out contacts still cover their role: we know them.
-            n_roles=Count("contacts__role", distinct=True, filter=Q(contacts__role__in=required)),
-            n_decision_makers=Count("contacts", filter=Q(contacts__role=Role.DECISION_MAKER)),
-            n_filled=filled,
-        )
-        .values("id", "n_contacts", "n_reachable", "n_roles", "n_decision_makers", "n_filled")
-    )
-    result: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        # With no required roles configured nothing is missing: coverage is complete.
-        role_coverage = row["n_roles"] / len(required) if required else 1.0
-        result[row["id"]] = {
-            "contacts": row["n_contacts"],
-            "reachable_contacts": row["n_reachable"],
-            "roles_covered": row["n_roles"],
-            "role_coverage": role_coverage,
-            "profile_completeness": row["n_filled"] / len(PROFILE_FIELDS),
-            "covered": role_coverage >= cfg.covered_min_role_coverage
-            and row["n_reachable"] >= cfg.covered_min_reachable_contacts,
-            "has_decision_maker": row["n_decision_makers"] > 0,
-        }
-    return result
+def coverage_rows(*, as_of: date, account_ids: Sequence[int], cfg: MetricSettings) -> FamilySQL:
+    """Every account of the chunk (the base row of each snapshot), LEFT JOIN its contacts,
+    grouped by account. Ratios are float divisions of the counts, as in Python.
+
+    Index: the account primary key for the range, accounts_contact's account_id index for the
+    join (2,000 accounts have ~40,000 contacts).
+    """
+    lo, hi = id_bounds(account_ids)
+    required = [role for role in cfg.required_roles if role in Role.values]
+    inner = Params()
+    # Nothing required, nothing missing: complete.
+    roles_covered = f"COUNT(DISTINCT CASE WHEN c.role IN ({inner.each(required)}) THEN c.role END)" if required else "0"
+    counts = f"""
+        SELECT a.id AS account_id,
+               COUNT(c.id) AS contacts,
+               COUNT(CASE WHEN (c.email > '' OR c.phone > '') AND NOT c.opted_out THEN 1 END) AS reachable_contacts,
+               {roles_covered} AS roles_covered,
+               COUNT(CASE WHEN c.role = {inner(Role.DECISION_MAKER.value)} THEN 1 END) > 0 AS has_decision_maker,
+               {" + ".join(_present(field) for field in PROFILE_FIELDS)} AS filled
+        FROM {table(Account)} a LEFT JOIN {table(Contact)} c ON c.account_id = a.id
+        WHERE a.id BETWEEN {inner(lo)} AND {inner(hi)}
+        GROUP BY a.id
+    """
+    outer = Params()
+    role_coverage = f"CAST(roles_covered AS DOUBLE PRECISION) / {len(required)}" if required else "1.0"
+    sql = f"""
+        SELECT account_id, contacts, reachable_contacts, roles_covered,
+               {role_coverage} AS role_coverage,
+               CAST(filled AS DOUBLE PRECISION) / {len(PROFILE_FIELDS)} AS profile_completeness,
+               {role_coverage} >= {outer(cfg.covered_min_role_coverage)}
+                   AND reachable_contacts >= {outer(cfg.covered_min_reachable_contacts)} AS covered,
+               has_decision_maker
+        FROM ({counts}) coverage
+    """
+    return FamilySQL(sql, (*outer, *inner), EMPTY)

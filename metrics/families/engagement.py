@@ -1,20 +1,44 @@
 """Engagement — how much time do they spend with us? (METRICS.md §3)
 
-Minutes per touch come from metrics.families.common.minutes_expression. The percentile needs
-every target account's minutes, so metrics.services computes it after all chunks.
+A touch is worth (the source's minutes, else the weight of its kind; 0 for a kind never scored)
+× its contact's seniority multiplier (common.touch_pass). Per account:
+
+- minutes_7d, minutes_prev_21d, minutes_30d, minutes_prev_30d, minutes_90d: the minutes of the
+  touches in W7, B21, W30, P30 and W90;
+- engaged_contacts_90d: known contacts with a touch worth > 0 minutes in W90;
+- engaged = minutes_90d ≥ engaged_min_minutes (10);
+- mqa = minutes_90d ≥ mqa_min_minutes (100) and at least mqa_min_contacts (2) known contacts
+  with ≥ mqa_min_contact_minutes (20) each in W90;
+- spike = minutes_7d ≥ spike_ratio (2) × minutes_prev_21d × spike_window_days (7) /
+  spike_baseline_days (21) — this week against the average week of the three before — and
+  minutes_7d ≥ spike_min_minutes (30);
+- minutes_by_kind, minutes_by_role: W90 minutes per touch kind and per contact role (`no_role`,
+  `anonymous`), kinds and roles with minutes only.
+
+Minutes are added in whole millionths (common.UNITS), so every comparison is exact: a contact
+with 6.72 + 11.54 + 1.74 minutes has 20, and 218.16 this week against 327.24 in B21 is a spike.
+engagement_percentile needs every account's minutes: metrics.services.update_percentiles.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from fractions import Fraction
+from math import gcd
 from typing import Any
 
-from django.db.models import Case, Count, F, FloatField, Q, Sum, Value, When
-from django.db.models.functions import Coalesce
-
-from accounts.models import Touchpoint
-from metrics.families.common import Window, Windows, minutes_expression
+from metrics.families.common import (
+    Cte,
+    FamilySQL,
+    Params,
+    Windows,
+    id_bounds,
+    literal,
+    minutes_object_sql,
+    minutes_sql,
+    touch_pass,
+)
 from metrics.models import MetricSettings
 
 EMPTY: dict[str, Any] = {
@@ -35,106 +59,77 @@ EMPTY: dict[str, Any] = {
 ANONYMOUS = "anonymous"
 NO_ROLE = "no_role"
 
-
-def _windowed_minutes(window: Window) -> Sum:
-    """Sum of the `touch_minutes` alias over the touches in `window` (the alias is resolved once)."""
-    return Sum(
-        Case(When(window.q(), then=F("touch_minutes")), default=Value(0.0), output_field=FloatField()),
-        default=0.0,
-    )
-
-
-def _settle(minutes: float) -> float:
-    """Round away floating-point noise. The database may add a chunk's rows in any order, and
-    0.1 + 0.2 is not 0.2 + 0.1 in the last bit: unrounded, two runs over the same data could
-    differ by 1e-13 and break percentile ties or a threshold like `minutes_90d ≥ 10`. Minutes come
-    with at most two decimals and multipliers with one, so six decimals lose nothing real."""
-    return round(minutes, 6)
-
-
-def _exact(value: float) -> Fraction:
-    """The decimal a settled float stands for (218.16, not 218.159999999999996589…)."""
-    return Fraction(repr(float(value)))
-
-
-def engagement_rows(*, as_of: date, account_ids: list[int], cfg: MetricSettings) -> dict[int, dict[str, Any]]:
-    """Two grouped queries over the chunk's touchpoints in the windows' span.
-
-    Index: touchpoint_account_time (account, occurred_at); the contact join (seniority
-    multiplier, role) is by primary key. The first query groups by (account, contact): its rows
-    (one per known contact with touches, plus one anonymous row per account) add up to the
-    account's window totals and give the per-contact minutes MQA needs and the minutes by role.
+# The `touches` pass per (account, contact): a row per known contact with touches in the span,
+# and one for the account's anonymous touches (contact_id NULL, role NULL).
+CONTACT_MINUTES = Cte(
+    "contact_minutes",
     """
-    windows = Windows.for_day(as_of, cfg)
-    in_chunk = Touchpoint.objects.filter(account_id__in=account_ids).order_by()
-    w90 = windows.w_long
+    SELECT account_id, contact_id, role, SUM(u7) AS u7, SUM(u21) AS u21, SUM(u30) AS u30, SUM(up30) AS up30,
+           SUM(u90) AS u90, SUM(pos90) AS pos90
+    FROM touches
+    GROUP BY account_id, contact_id, role
+    """,
+    (),
+)
 
-    per_contact = (
-        in_chunk.filter(windows.span.q())
-        .alias(touch_minutes=minutes_expression(cfg))
-        # The role is NULL only through the LEFT JOIN of an anonymous touch (role itself is NOT NULL).
-        .values("account_id", "contact_id", role_key=Coalesce("contact__role", Value(ANONYMOUS)))
-        .annotate(
-            m7=_windowed_minutes(windows.w_spike),
-            m21=_windowed_minutes(windows.b_spike),
-            m30=_windowed_minutes(windows.w_short),
-            mp30=_windowed_minutes(windows.p_short),
-            m90=_windowed_minutes(w90),
-            positive_touches_90d=Count("id", filter=w90.q() & Q(touch_minutes__gt=0)),
-        )
-        .values_list("account_id", "contact_id", "role_key", "m7", "m21", "m30", "mp30", "m90", "positive_touches_90d")
-    )
-    by_kind = (
-        in_chunk.filter(w90.q())
-        .values("account_id", "kind")
-        .annotate(minutes=Sum(minutes_expression(cfg)))
-        .values_list("account_id", "kind", "minutes")
-    )
 
-    sums: dict[int, dict[str, Any]] = {}
-    for account_id, contact_id, role, m7, m21, m30, mp30, m90, positive in per_contact:
-        acc = sums.setdefault(
-            account_id,
-            {"m7": 0.0, "m21": 0.0, "m30": 0.0, "mp30": 0.0, "m90": 0.0, "engaged_contacts": 0, "strong_contacts": 0,
-             "by_role": {}},
-        )
-        for key, value in (("m7", m7), ("m21", m21), ("m30", m30), ("mp30", mp30), ("m90", m90)):
-            acc[key] += value
-        if contact_id is not None:
-            acc["engaged_contacts"] += positive > 0
-            # Settled like the account totals: 6.72 + 11.54 + 1.74 is 20 or 19.999999999999996
-            # depending on the order the database adds them.
-            acc["strong_contacts"] += _settle(m90) >= cfg.mqa_min_contact_minutes
-        if m90:
-            key = role or NO_ROLE
-            acc["by_role"][key] = acc["by_role"].get(key, 0.0) + m90
+def _spike_factors(cfg: MetricSettings) -> tuple[int, int]:
+    """minutes_7d ≥ ratio × minutes_prev_21d × window / baseline, multiplied out: the integer
+    factors (a, b) of `u7 × a ≥ u21 × b`. The ratio is taken as the decimal it was typed as."""
+    ratio = Fraction(repr(float(cfg.spike_ratio)))
+    a, b = cfg.spike_baseline_days * ratio.denominator, ratio.numerator * cfg.spike_window_days
+    divisor = gcd(a, b) or 1
+    return a // divisor, b // divisor
 
-    result: dict[int, dict[str, Any]] = {}
-    for account_id, acc in sums.items():
-        for key in ("m7", "m21", "m30", "mp30", "m90"):
-            acc[key] = _settle(acc[key])
-        m7, m21, m90 = acc["m7"], acc["m21"], acc["m90"]
-        # This week against the weekly average of the baseline weeks: with the defaults,
-        # minutes_7d ≥ 2 × minutes_prev_21d / 3. Multiplied out and compared as exact fractions of
-        # the decimal figures, so that exactly equal sides (218.16 against 327.24) are a spike.
-        spike = (
-            _exact(m7) * cfg.spike_baseline_days >= _exact(cfg.spike_ratio) * _exact(m21) * cfg.spike_window_days
-            and m7 >= cfg.spike_min_minutes
-        )
-        result[account_id] = {
-            "minutes_7d": m7,
-            "minutes_prev_21d": m21,
-            "minutes_30d": acc["m30"],
-            "minutes_prev_30d": acc["mp30"],
-            "minutes_90d": m90,
-            "engaged_contacts_90d": acc["engaged_contacts"],
-            "engaged": m90 >= cfg.engaged_min_minutes,
-            "mqa": m90 >= cfg.mqa_min_minutes and acc["strong_contacts"] >= cfg.mqa_min_contacts,
-            "spike": spike,
-            "minutes_by_kind": {},
-            "minutes_by_role": {role: _settle(m) for role, m in acc["by_role"].items()},
-        }
-    for account_id, kind, minutes in by_kind:
-        if minutes:
-            result[account_id]["minutes_by_kind"][kind] = _settle(minutes)
-    return result
+
+def engagement_rows(*, as_of: date, account_ids: Sequence[int], cfg: MetricSettings) -> FamilySQL:
+    """The chunk's `touches` pass (common.touch_pass: one read of touchpoint_account_time) per
+    contact (CONTACT_MINUTES), then per account; minutes by kind from the pass, minutes by role
+    from the contacts' W90 minutes."""
+    lo, hi = id_bounds(account_ids)
+    this_week, weeks_before = _spike_factors(cfg)
+    p = Params()
+    role_key = f"CASE WHEN role IS NULL THEN '{ANONYMOUS}' WHEN role = '' THEN '{NO_ROLE}' ELSE role END"
+    sql = f"""
+        SELECT m.account_id,
+               {minutes_sql("m.u7")} AS minutes_7d,
+               {minutes_sql("m.u21")} AS minutes_prev_21d,
+               {minutes_sql("m.u30")} AS minutes_30d,
+               {minutes_sql("m.up30")} AS minutes_prev_30d,
+               {minutes_sql("m.u90")} AS minutes_90d,
+               m.engaged_contacts AS engaged_contacts_90d,
+               {minutes_sql("m.u90")} >= {p(cfg.engaged_min_minutes)} AS engaged,
+               {minutes_sql("m.u90")} >= {p(cfg.mqa_min_minutes)}
+                   AND m.strong_contacts >= {p(cfg.mqa_min_contacts)} AS mqa,
+               m.u7 * {this_week} >= m.u21 * {weeks_before}
+                   AND {minutes_sql("m.u7")} >= {p(cfg.spike_min_minutes)} AS spike,
+               COALESCE(k.minutes_by_kind, {literal({})}) AS minutes_by_kind,
+               COALESCE(r.minutes_by_role, {literal({})}) AS minutes_by_role
+        FROM (
+            SELECT account_id, SUM(u7) AS u7, SUM(u21) AS u21, SUM(u30) AS u30, SUM(up30) AS up30, SUM(u90) AS u90,
+                   SUM(CASE WHEN contact_id IS NOT NULL AND pos90 > 0 THEN 1 ELSE 0 END) AS engaged_contacts,
+                   SUM(CASE WHEN contact_id IS NOT NULL
+                                 AND {minutes_sql("u90")} >= {p(cfg.mqa_min_contact_minutes)} THEN 1 ELSE 0 END)
+                       AS strong_contacts
+            FROM contact_minutes
+            GROUP BY account_id
+        ) m
+        LEFT JOIN (
+            SELECT account_id, {minutes_object_sql("kind", "u")} AS minutes_by_kind
+            FROM (SELECT account_id, kind, SUM(u90) AS u FROM touches GROUP BY account_id, kind) by_kind
+            WHERE u <> 0
+            GROUP BY account_id
+        ) k ON k.account_id = m.account_id
+        LEFT JOIN (
+            SELECT account_id, {minutes_object_sql("role_key", "u")} AS minutes_by_role
+            FROM (
+                SELECT account_id, {role_key} AS role_key, SUM(u90) AS u
+                FROM contact_minutes
+                WHERE u90 <> 0
+                GROUP BY account_id, {role_key}
+            ) by_role
+            GROUP BY account_id
+        ) r ON r.account_id = m.account_id
+    """
+    touches = touch_pass(lo=lo, hi=hi, windows=Windows.for_day(as_of, cfg), cfg=cfg)
+    return FamilySQL(sql, tuple(p), EMPTY, ctes=(*touches, CONTACT_MINUTES))

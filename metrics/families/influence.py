@@ -2,8 +2,9 @@
 
 Per account (in the chunk): pipeline created and revenue won in W90, influenced pipeline, and
 the opportunity facts the journey stage needs. Per day (after all chunks): outcomes by
-engagement quartile, target vs non-target, engaged vs not, target vs look-alike control, the
-headline, attribution credits per program, and the sales figures per segment.
+engagement quartile, target vs non-target, engaged vs not, target vs look-alike control, with the
+evidence for each difference (metrics.evidence), the headline, attribution credits per program,
+and the sales figures per segment.
 """
 
 from __future__ import annotations
@@ -11,18 +12,17 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
-    Case,
     Count,
     DateTimeField,
     DecimalField,
-    Exists,
     ExpressionWrapper,
     F,
     FloatField,
@@ -31,12 +31,26 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
-    When,
 )
 from django.db.models.functions import Coalesce, TruncDay
 
-from accounts.models import Account, Opportunity, Segment, Touchpoint
-from metrics.families.common import Window, Windows, day_start, minutes_expression, trailing
+from accounts.models import Account, Contact, Opportunity, Segment, Touchpoint
+from metrics import evidence
+from metrics.families.common import (
+    NOT_INLINED,
+    FamilySQL,
+    Params,
+    Window,
+    Windows,
+    base_units_sql,
+    day_start,
+    day_start_sql,
+    id_bounds,
+    minutes_expression,
+    multiplier_sql,
+    table,
+    trailing,
+)
 from metrics.models import AccountSnapshot, AttributionModel, MetricSettings
 
 CENT = Decimal("0.01")
@@ -68,70 +82,65 @@ def _closed_in(window: Window) -> Q:
     return Q(is_closed=True) & window.q("closed_at")
 
 
-def influenced(cfg: MetricSettings) -> Exists:
-    """The opportunity's account has a touch worth > 0 minutes on a day from (created day −
-    lookback) through the earlier of its closed day and D.
+def influence_rows(*, as_of: date, account_ids: Sequence[int], cfg: MetricSettings) -> FamilySQL:
+    """The chunk's opportunities grouped by account:
 
-    Correlated on (account, occurred_at range): index touchpoint_account_time.
+    - pipeline_created_90d: amounts of the opportunities created in W90;
+    - won_revenue_90d: amounts of those won and closed in W90;
+    - influenced_pipeline, influenced_opportunities: amount and number of those created in W90
+      that are influenced — the account has a touch worth > 0 minutes on a day from (created day
+      − influence_lookback_days (90)) through the earlier of the closed day and D;
+    - has_open_opportunity (created on or before D, not closed on or before D) and is_customer
+      (one won and closed on or before D), for the journey stage; not stored.
+
+    Index: opportunity_account_created for the account range; the influence test is a correlated
+    EXISTS on touchpoint_account_time (the contact by primary key for its multiplier), probed
+    only for the opportunities created in W90.
     """
-    touches = (
-        Touchpoint.objects.filter(
-            account_id=OuterRef("account_id"),
-            occurred_at__gte=OuterRef("influence_from"),
-            occurred_at__lt=OuterRef("influence_to"),
-        )
-        .alias(touch_minutes=minutes_expression(cfg))
-        .filter(touch_minutes__gt=0)
-    )
-    return Exists(touches)
-
-
-def _with_influence_window(queryset: Any, cfg: MetricSettings, as_of: date) -> Any:
-    end = day_start(as_of + timedelta(days=1))
-    return queryset.alias(
-        influence_from=_days_before("created_at", cfg.influence_lookback_days),
-        # Exclusive upper bound: midnight after the closed day when closed on or before D, else after D.
-        influence_to=Case(
-            When(
-                is_closed=True,
-                closed_at__lt=end,
-                then=ExpressionWrapper(
-                    TruncDay("closed_at", tzinfo=UTC) + Value(timedelta(days=1)), output_field=DateTimeField()
-                ),
-            ),
-            default=Value(end),
-            output_field=DateTimeField(),
-        ),
-    ).annotate(is_influenced=influenced(cfg))
-
-
-def influence_rows(*, as_of: date, account_ids: list[int], cfg: MetricSettings) -> dict[int, dict[str, Any]]:
-    """Two queries over the chunk's opportunities (index: opportunity_account_created)."""
+    lo, hi = id_bounds(account_ids)
     w90 = Windows.for_day(as_of, cfg).w_long
-    end = w90.end
-    money = DecimalField(max_digits=18, decimal_places=2)
-    opportunities = Opportunity.objects.filter(account_id__in=account_ids).order_by()
-    totals = opportunities.values("account_id").annotate(
-        pipeline=Coalesce(Sum("amount", filter=w90.q("created_at")), Value(ZERO), output_field=money),
-        won=Coalesce(Sum("amount", filter=Q(is_won=True) & w90.q("closed_at")), Value(ZERO), output_field=money),
-        open_count=Count("id", filter=_open_as_of(end)),
-        won_count=Count("id", filter=Q(is_won=True, closed_at__lt=end)),
-    )
-    result: dict[int, dict[str, Any]] = {}
-    for row in totals:
-        result[row["account_id"]] = {
-            "pipeline_created_90d": row["pipeline"],
-            "won_revenue_90d": row["won"],
-            "influenced_pipeline": ZERO,
-            "influenced_opportunities": 0,
-            "has_open_opportunity": row["open_count"] > 0,
-            "is_customer": row["won_count"] > 0,
-        }
-    created_in_w90 = _with_influence_window(opportunities.filter(w90.q("created_at")), cfg, as_of)
-    for account_id, amount in created_in_w90.filter(is_influenced=True).values_list("account_id", "amount"):
-        result[account_id]["influenced_pipeline"] += amount
-        result[account_id]["influenced_opportunities"] += 1
-    return result
+    start, end = w90.start, w90.end
+    p = Params()  # placeholders in the order of the text: each helper call adds its own
+
+    def created() -> str:
+        return f"o.created_at >= {p(start)} AND o.created_at < {p(end)}"
+
+    def influenced() -> str:
+        worth = f"({base_units_sql(cfg, touch='t')}) * ({multiplier_sql(cfg, seniority='c.seniority_level')}) > 0"
+        return f"""EXISTS (
+            SELECT 1 FROM {table(Touchpoint)} t LEFT JOIN {table(Contact)} c ON c.id = t.contact_id
+            WHERE t.account_id = o.account_id
+              AND t.occurred_at >= {day_start_sql("o.created_at", -cfg.influence_lookback_days)}
+              AND t.occurred_at < CASE WHEN o.is_closed AND o.closed_at < {p(end)}
+                                       THEN {day_start_sql("o.closed_at", 1)} ELSE {p(end)} END
+              AND {worth}
+        )"""
+
+    opportunities = f"""
+        SELECT o.account_id, o.amount,
+               CASE WHEN {created()} THEN 1 ELSE 0 END AS created_in_w90,
+               CASE WHEN o.is_won AND o.closed_at >= {p(start)} AND o.closed_at < {p(end)} THEN 1 ELSE 0 END
+                   AS won_in_w90,
+               CASE WHEN o.created_at < {p(end)} AND (NOT o.is_closed OR o.closed_at >= {p(end)}) THEN 1 ELSE 0 END
+                   AS open_as_of,
+               CASE WHEN o.is_won AND o.closed_at < {p(end)} THEN 1 ELSE 0 END AS won_as_of,
+               CASE WHEN {created()} AND {influenced()} THEN 1 ELSE 0 END AS influenced
+        FROM {table(Opportunity)} o
+        WHERE o.account_id BETWEEN {p(lo)} AND {p(hi)}
+        {NOT_INLINED[connection.vendor]}
+    """
+    sql = f"""
+        SELECT account_id,
+               COALESCE(SUM(CASE WHEN created_in_w90 = 1 THEN amount END), 0) AS pipeline_created_90d,
+               COALESCE(SUM(CASE WHEN won_in_w90 = 1 THEN amount END), 0) AS won_revenue_90d,
+               COALESCE(SUM(CASE WHEN influenced = 1 THEN amount END), 0) AS influenced_pipeline,
+               SUM(influenced) AS influenced_opportunities,
+               SUM(open_as_of) > 0 AS has_open_opportunity,
+               SUM(won_as_of) > 0 AS is_customer
+        FROM ({opportunities}) opportunities
+        GROUP BY account_id
+    """
+    return FamilySQL(sql, tuple(p), EMPTY)
 
 
 # --- Outcomes: quartiles, target vs non-target, engaged vs not, target vs control ---------------
@@ -207,14 +216,42 @@ def _group_row(dimension: str, group: str, opportunities: list[ClosedOpportunity
     }
 
 
+def _quartile(i: int, n: int) -> int:
+    return 4 * i // n + 1
+
+
+def _engagement_order(opportunities: list[ClosedOpportunity]) -> list[ClosedOpportunity]:
+    """Ascending by pre-creation minutes, ties by external_id, then id."""
+    return sorted(opportunities, key=lambda o: (o.minutes_before, o.external_id, o.id))
+
+
 def quartiles(opportunities: list[ClosedOpportunity]) -> dict[int, list[ClosedOpportunity]]:
-    """Ascending by pre-creation minutes (ties by external_id, then id): the i-th of n (0-based)
-    falls in quartile ⌊4i/n⌋ + 1, so quartile 4 is the most engaged."""
-    ordered = sorted(opportunities, key=lambda o: (o.minutes_before, o.external_id, o.id))
+    """In engagement order, the i-th of n (0-based) falls in quartile ⌊4i/n⌋ + 1, so quartile 4 is
+    the most engaged. Meaningful only without quartile_ties."""
+    ordered = _engagement_order(opportunities)
     groups: dict[int, list[ClosedOpportunity]] = {1: [], 2: [], 3: [], 4: []}
     for i, opportunity in enumerate(ordered):
-        groups[4 * i // len(ordered) + 1].append(opportunity)
+        groups[_quartile(i, len(ordered))].append(opportunity)
     return groups
+
+
+def quartile_ties(opportunities: list[ClosedOpportunity]) -> list[dict[str, Any]]:
+    """The minutes that tie across a quartile boundary, each with how many deals have them.
+
+    Engagement ties across a boundary when two neighbours in engagement order fall in different
+    quartiles and have the same minutes (the last deal of quartile q and the first of the next).
+    Then which deal lands on which side depends on its external_id, not on its engagement, so
+    there are no quartiles (METRICS.md §5). With no tie there, the tie-break moves no deal
+    between quartiles. Empty list: the quartiles stand.
+    """
+    ordered = _engagement_order(opportunities)
+    n = len(ordered)
+    tied = sorted({
+        ordered[i].minutes_before for i in range(n - 1)
+        if _quartile(i, n) != _quartile(i + 1, n) and ordered[i].minutes_before == ordered[i + 1].minutes_before
+    })
+    counts = Counter(o.minutes_before for o in ordered)
+    return [{"minutes": minutes, "opportunities": counts[minutes]} for minutes in tied]
 
 
 SIZE_BANDS: tuple[tuple[int, str], ...] = ((5000, "5000+"), (1000, "1000-4999"), (250, "250-999"), (50, "50-249"), (1, "1-49"))
@@ -272,57 +309,221 @@ def _control_accounts(*, as_of: date) -> tuple[set[tuple[str, str]], dict[str, t
     return profiles, groups
 
 
-def headline(groups: dict[str, dict[str, Any]], min_closed: int) -> tuple[str, int]:
-    """The sentence comparing the top quartile with the bottom one, and the opportunities behind it.
+COMPARED: dict[str, tuple[str, str]] = {
+    "quartile": ("4", "1"),
+    "target": ("target", "non_target"),
+    "engaged": ("engaged", "not_engaged"),
+    "control": ("target", "control"),
+}
 
-    Empty when either quartile has fewer than `min_closed` closed opportunities.
-    """
-    top, bottom = groups["4"], groups["1"]
-    behind = top["opportunities_closed"] + bottom["opportunities_closed"]
-    if top["opportunities_closed"] < min_closed or bottom["opportunities_closed"] < min_closed:
-        return "", behind
+
+def comparison(dimension: str, a: list[ClosedOpportunity], b: list[ClosedOpportunity]) -> dict[str, Any]:
+    """The OutcomeComparison row of a dimension: its group a against its group b (COMPARED) on win
+    rate (all their closed deals) and cycle days (their won deals), as metrics.evidence says."""
+    cycles_a = [o.cycle_days for o in a if o.is_won]
+    cycles_b = [o.cycle_days for o in b if o.is_won]
+    rate = evidence.compare_win_rates(won_a=len(cycles_a), closed_a=len(a), won_b=len(cycles_b), closed_b=len(b))
+    cycle = evidence.compare_cycle_days(cycles_a, cycles_b)
+    group_a, group_b = COMPARED[dimension]
+    return {
+        "dimension": dimension, "group_a": group_a, "group_b": group_b,
+        "closed_a": len(a), "closed_b": len(b), "won_a": len(cycles_a), "won_b": len(cycles_b),
+        "win_rate_difference": rate.estimate, "win_rate_difference_low": rate.low,
+        "win_rate_difference_high": rate.high, "win_rate_p_value": rate.p_value,
+        "cycle_shift_days": cycle.estimate, "cycle_shift_low": cycle.low, "cycle_shift_high": cycle.high,
+        "cycle_p_value": cycle.p_value,
+    }
+
+
+def _count(n: int) -> str:
+    return f"{n:,}"
+
+
+def _share(value: float) -> str:
+    """Like the pages' win rates (the pct filter): whole percent."""
+    return f"{value * 100:.0f} %"
+
+
+def _minutes(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0")
+
+
+def ties_sentence(ties: list[dict[str, Any]], closed: int) -> str:
+    """"Engagement ties across quartile boundaries (3,355 of 3,355 deals have 0 minutes): no quartiles." """
+    have = "; ".join(f"{_count(t['opportunities'])} of {_count(closed)} deals have {_minutes(t['minutes'])} minutes"
+                     for t in ties)
+    return f"Engagement ties across quartile boundaries ({have}): no quartiles."
+
+
+def _rates(c: dict[str, Any]) -> str:
+    """"62 % of 80 closed deals against 50 % of 81": the two rows' own figures."""
+    return (
+        f"{_share(c['won_a'] / c['closed_a'])} of {_count(c['closed_a'])} closed deals against "
+        f"{_share(c['won_b'] / c['closed_b'])} of {_count(c['closed_b'])}"
+    )
+
+
+def _won(c: dict[str, Any]) -> str:
+    return f"{_count(c['won_a'])} won deals against {_count(c['won_b'])}"
+
+
+def _win_rate_evidence(c: dict[str, Any]) -> str:
+    """The difference, signed, with its interval and p-value."""
+    interval = evidence.format_interval(c["win_rate_difference_low"], c["win_rate_difference_high"])
+    return (
+        f"difference {evidence.format_points(c['win_rate_difference'])} points, 95 % interval {interval} points, "
+        f"Fisher's exact test {evidence.format_p(c['win_rate_p_value'])}"
+    )
+
+
+def _cycle_interval(c: dict[str, Any], sign: int | None = None) -> str:
+    """The shift's interval in days, signed; with `sign` the size in the stated direction (−1:
+    "faster", the interval of −shift)."""
+    if c["cycle_shift_low"] is None:
+        return "no 95 % interval: too few won deals"
+    if sign is None:
+        interval = evidence.format_interval(c["cycle_shift_low"], c["cycle_shift_high"], evidence.format_days)
+        return f"95 % interval {interval} days"
+    low, high = sorted((sign * c["cycle_shift_low"], sign * c["cycle_shift_high"]))
+    return f"95 % interval {_days(low)} to {_days(high)} days"
+
+
+def _cycle_evidence(c: dict[str, Any]) -> str:
+    return (
+        f"Hodges–Lehmann shift {evidence.format_days(c['cycle_shift_days'])} days, {_cycle_interval(c)}, "
+        f"Mann–Whitney U test {evidence.format_p(c['cycle_p_value'])}"
+    )
+
+
+def _points(share: float) -> str:
+    """Percentage points, unsigned but for a minus: the size of a stated effect."""
+    return f"{share * 100:.1f}".replace("-", "−")
+
+
+def _days(days: float) -> str:
+    return evidence.format_days(days).lstrip("+")
+
+
+def headline(*, quartile: dict[str, Any] | None, ties: list[dict[str, Any]], closed: int, min_closed: int,
+             lookback_days: int) -> tuple[str, str]:
+    """The sentence comparing the top quartile of engagement with the bottom one, and its reason
+    (a HeadlineReason value). It states an effect only where p < 0.05, with the counts behind it
+    (the two quartile rows' closed and won counts) and the 95 % interval, turned to the stated
+    direction; otherwise it says that the data shows no clear difference, and why."""
+    no_difference = "The data shows no clear difference between the top and bottom quartiles of engagement"
+    if quartile is None:  # no quartiles: the engagement ties across a boundary
+        if len(ties) == 1 and ties[0]["minutes"] == 0 and ties[0]["opportunities"] == closed:
+            return (
+                f"{no_difference}: no engagement recorded. All {_count(closed)} closed deals had 0 engagement "
+                f"minutes in the {lookback_days} days before they were created, so there are no quartiles.",
+                "no_engagement",
+            )
+        return f"{no_difference}. {ties_sentence(ties, closed)}", "engagement_ties"
+    if quartile["closed_a"] < min_closed or quartile["closed_b"] < min_closed:
+        return (
+            f"{no_difference}: too few closed deals. Quartile 4 has {_count(quartile['closed_a'])} and quartile 1 "
+            f"{_count(quartile['closed_b'])} closed opportunities; each needs at least {min_closed}.",
+            "too_few",
+        )
+    rate = evidence.Difference(p_value=quartile["win_rate_p_value"])
+    cycle = evidence.Difference(p_value=quartile["cycle_p_value"])
+    if cycle.p_value is None:
+        cycle_unclear = "cycle days cannot be compared: a quartile has no won deal"
+    else:
+        cycle_unclear = f"cycle days of the {_won(quartile)} ({_cycle_evidence(quartile)})"
+    rate_unclear = f"win rate {_rates(quartile)} ({_win_rate_evidence(quartile)})"
+    if not rate.significant and not cycle.significant:
+        return f"{no_difference}: no difference has p < 0.05. The {rate_unclear}; {cycle_unclear}.", "not_significant"
+
     clauses = []
-    if top["median_cycle_days"] is not None and bottom["median_cycle_days"]:
-        faster = (bottom["median_cycle_days"] - top["median_cycle_days"]) / bottom["median_cycle_days"] * 100
-        clauses.append(f"closed {abs(faster):.0f} % {'faster' if faster >= 0 else 'slower'}")
-    points = (top["win_rate"] - bottom["win_rate"]) * 100
-    clauses.append(f"won {abs(points):.0f} points {'more' if points >= 0 else 'less'} often")
-    sentence = (
-        "Accounts in the top quartile of engagement " + " and ".join(clauses) + " than the bottom quartile"
-        f" (based on {behind} closed opportunities)."
-    )
-    return sentence, behind
+    if rate.significant:
+        d, low, high = (quartile[f] for f in ("win_rate_difference", "win_rate_difference_low",
+                                              "win_rate_difference_high"))
+        sign = 1 if d > 0 else -1
+        low, high = sorted((sign * low, sign * high))
+        clauses.append(
+            f"won {_points(abs(d))} points {'more' if d > 0 else 'less'} often ({_rates(quartile)}; 95 % interval "
+            f"{_points(low)} to {_points(high)} points; Fisher's exact test {evidence.format_p(rate.p_value)})"
+        )
+    if cycle.significant:
+        shift = quartile["cycle_shift_days"]
+        sign = -1 if shift < 0 else 1
+        pace = f"{_days(abs(shift))} days {'faster' if shift < 0 else 'slower'}" if shift else "at another pace"
+        clauses.append(
+            f"closed their won deals {pace} (Hodges–Lehmann shift over {_won(quartile)}; "
+            f"{_cycle_interval(quartile, sign)}; Mann–Whitney U test {evidence.format_p(cycle.p_value)})"
+        )
+    sentence = f"Compared with the bottom quartile of engagement, accounts in the top quartile {' and '.join(clauses)}."
+    if not rate.significant:
+        sentence += f" No clear difference in {rate_unclear}."
+    elif not cycle.significant:
+        sentence += (f" No clear difference in {cycle_unclear}." if cycle.p_value is not None
+                     else f" The {cycle_unclear}.")
+    return sentence, "effect"
 
 
-def outcome_groups(*, as_of: date, cfg: MetricSettings) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The OutcomeGroup rows of the day and the headline (text, opportunity count, details)."""
+def outcome_groups(
+    *, as_of: date, cfg: MetricSettings
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    """The day's OutcomeGroup rows, OutcomeComparison rows and the InfluenceSummary figures of the
+    outcomes (headline, its reason, the population count, the quartile ties).
+
+    One population: the opportunities closed in the outcomes window. Every dimension splits it
+    (the control group leaves out non-target deals at accounts without a target's profile), and
+    the headline compares two of the quartile rows, so its counts are theirs.
+    """
     closed = _closed_opportunities(as_of=as_of, cfg=cfg)
-    rows: list[dict[str, Any]] = []
-    by_quartile = quartiles(closed) if closed else {1: [], 2: [], 3: [], 4: []}
-    for quartile, members in by_quartile.items():
-        rows.append(_group_row("quartile", str(quartile), members))
-    rows.append(_group_row("target", "target", [o for o in closed if o.is_target]))
-    rows.append(_group_row("target", "non_target", [o for o in closed if not o.is_target]))
-    rows.append(_group_row("engaged", "engaged", [o for o in closed if o.minutes_before >= cfg.engaged_min_minutes]))
-    rows.append(
-        _group_row("engaged", "not_engaged", [o for o in closed if o.minutes_before < cfg.engaged_min_minutes])
-    )
-
+    ties = quartile_ties(closed)
+    members: dict[str, dict[str, list[ClosedOpportunity]]] = {}
+    if not ties:
+        members["quartile"] = {str(q): group for q, group in quartiles(closed).items()}
+    members["target"] = {"target": [o for o in closed if o.is_target],
+                         "non_target": [o for o in closed if not o.is_target]}
+    members["engaged"] = {"engaged": [o for o in closed if o.minutes_before >= cfg.engaged_min_minutes],
+                          "not_engaged": [o for o in closed if o.minutes_before < cfg.engaged_min_minutes]}
     # Target vs look-alike control: accounts and their engagement are the accounts' own (all of
     # them, with their minutes_90d as of D), outcomes are their closed opportunities.
     profiles, accounts = _control_accounts(as_of=as_of)
-    members = {
-        "target": [o for o in closed if o.is_target],
-        "control": [o for o in closed if not o.is_target and o.profile in profiles],
-    }
-    for group, opportunities in members.items():
-        row = _group_row("control", group, opportunities)
-        row["accounts"], row["mean_minutes_90d"] = accounts[group]
-        rows.append(row)
+    members["control"] = {"target": [o for o in closed if o.is_target],
+                          "control": [o for o in closed if not o.is_target and o.profile in profiles]}
 
-    quartile_rows = {r["group"]: r for r in rows if r["dimension"] == "quartile"}
-    text, behind = headline(quartile_rows, cfg.headline_min_closed)
-    return rows, {"headline": text, "headline_opportunities": behind, "closed_opportunities": len(closed)}
+    rows: list[dict[str, Any]] = []
+    for dimension, groups in members.items():
+        for group, opportunities in groups.items():
+            row = _group_row(dimension, group, opportunities)
+            if dimension == "control":
+                row["accounts"], row["mean_minutes_90d"] = accounts[group]
+            rows.append(row)
+    comparisons = [
+        comparison(dimension, groups[COMPARED[dimension][0]], groups[COMPARED[dimension][1]])
+        for dimension, groups in members.items()
+    ]
+    quartile = comparisons[0] if not ties else None
+    text, reason = headline(quartile=quartile, ties=ties, closed=len(closed), min_closed=cfg.headline_min_closed,
+                            lookback_days=cfg.influence_lookback_days)
+    summary = {
+        "headline": text,
+        "headline_reason": reason,
+        "headline_opportunities": quartile["closed_a"] + quartile["closed_b"] if quartile else 0,
+        "closed_opportunities": len(closed),
+        "quartile_ties": ties,
+    }
+    return rows, comparisons, summary
+
+
+def pipeline_totals(*, as_of: date, cfg: MetricSettings) -> dict[str, Any]:
+    """The populations of influenced pipeline and attribution: the opportunities created in W90
+    (the same as the accounts' pipeline_created_90d; influenced_pipeline is a part of them) and
+    those won and closed in W90 (won_revenue_90d). One aggregate over opportunity."""
+    w90 = Windows.for_day(as_of, cfg).w_long
+    money = DecimalField(max_digits=18, decimal_places=2)
+    won = Q(is_won=True) & w90.q("closed_at")
+    return Opportunity.objects.order_by().aggregate(
+        pipeline_opportunities=Count("id", filter=w90.q("created_at")),
+        pipeline_created=Coalesce(Sum("amount", filter=w90.q("created_at")), Value(ZERO), output_field=money),
+        won_opportunities=Count("id", filter=won),
+        won_revenue=Coalesce(Sum("amount", filter=won), Value(ZERO), output_field=money),
+    )
 
 
 # --- Attribution ---------------------------------------------------------------------------------

@@ -7,8 +7,6 @@ awareness touch is still mqa.
 
 from __future__ import annotations
 
-from typing import Any
-
 from metrics.models import JourneyStage
 
 # Lowest to highest; the segment funnel counts accounts at or past each.
@@ -21,17 +19,20 @@ STAGE_ORDER: tuple[str, ...] = (
     JourneyStage.CUSTOMER,
 )
 
+# The condition of each stage above none, over an account's merged figures (the chunk's INSERT:
+# metrics.services.compute_account_chunk); is_customer and has_open_opportunity come from the
+# influence family and are not stored.
+_MET_WHEN: dict[str, str] = {
+    JourneyStage.CUSTOMER: "is_customer",
+    JourneyStage.OPPORTUNITY: "has_open_opportunity",
+    JourneyStage.MQA: "mqa",
+    JourneyStage.ENGAGED: "engaged",
+    JourneyStage.AWARE: "aware",
+}
 
-def journey_stage(row: dict[str, Any]) -> str:
-    """From a merged per-account row of the families."""
-    if row["is_customer"]:
-        return JourneyStage.CUSTOMER
-    if row["has_open_opportunity"]:
-        return JourneyStage.OPPORTUNITY
-    if row["mqa"]:
-        return JourneyStage.MQA
-    if row["engaged"]:
-        return JourneyStage.ENGAGED
-    if row["aware"]:
-        return JourneyStage.AWARE
-    return JourneyStage.NONE
+# The highest stage met, as SQL.
+STAGE_SQL = (
+    "CASE "
+    + " ".join(f"WHEN {_MET_WHEN[stage]} THEN '{stage}'" for stage in reversed(STAGE_ORDER[1:]))
+    + f" ELSE '{JourneyStage.NONE}' END"
+)

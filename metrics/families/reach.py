@@ -1,11 +1,15 @@
 """Reach — are our programs reaching the target accounts, and where is effort wasted? (METRICS.md §4)
 
-Per account (W90): programs and channels with a success there. Per program and per channel
-(all touches on or before D): touched / reached accounts, target reach, focus and waste.
+A program's success at an account is a touch of the program whose kind is one of its success
+kinds (its own list, else its channel's default). Per account (W90): programs_reached =
+distinct programs with a success there, channels_reached = their distinct channels. Per
+program and per channel (all touches on or before D): touched / reached accounts, target reach,
+focus and waste.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -15,28 +19,50 @@ from django.db.models import Count, F, IntegerField, Q, QuerySet
 from django.db.models.functions import Cast
 
 from accounts.models import Account, Program, Segment, Touchpoint
-from metrics.families.common import Windows, on_or_before, program_success_kinds, success_q
+from metrics.families.common import (
+    Cte,
+    FamilySQL,
+    Params,
+    Windows,
+    id_bounds,
+    on_or_before,
+    program_success_kinds,
+    success_q,
+    touch_pass,
+)
 from metrics.models import MetricSettings
 
 EMPTY: dict[str, Any] = {"programs_reached": 0, "channels_reached": 0}
 
 
-def reach_rows(
-    *, as_of: date, account_ids: list[int], cfg: MetricSettings, success_kinds: dict[int, list[str]] | None = None
-) -> dict[int, dict[str, Any]]:
-    """One query over the chunk's W90 program touches. Index: touchpoint_account_time."""
-    kinds = program_success_kinds() if success_kinds is None else success_kinds
-    w90 = Windows.for_day(as_of, cfg).w_long
-    rows = (
-        Touchpoint.objects.filter(w90.q(), success_q(kinds), account_id__in=account_ids)
-        .order_by()
-        .values("account_id")
-        .annotate(
-            programs_reached=Count("program_id", distinct=True),
-            channels_reached=Count("program__channel", distinct=True),
-        )
-    )
-    return {row.pop("account_id"): row for row in rows}
+def _program_successes() -> Cte:
+    """`program_success (program_id, kind, channel)`: a row per program and kind that is a success
+    of the program, with its channel; a small table the chunk's touches are joined to."""
+    p = Params()
+    rows = [
+        f"({int(program.pk)}, {p(kind)}, {p(program.channel)})"
+        for program in Program.objects.order_by("id").only("id", "channel", "success_kinds")
+        for kind in program.effective_success_kinds
+    ]
+    # VALUES cannot be empty: no program has success kinds, no success.
+    sql = f"VALUES {', '.join(rows)}" if rows else "SELECT 0, '', '' WHERE 1 = 0"
+    return Cte("program_success (program_id, kind, channel)", sql, tuple(p))
+
+
+def reach_rows(*, as_of: date, account_ids: Sequence[int], cfg: MetricSettings) -> FamilySQL:
+    """The chunk's `touches` pass (common.touch_pass: one read of touchpoint_account_time),
+    which is grouped by program and kind, joined to the programs' success kinds: the W90
+    successes, per account."""
+    lo, hi = id_bounds(account_ids)
+    sql = """
+        SELECT t.account_id, COUNT(DISTINCT t.program_id) AS programs_reached,
+               COUNT(DISTINCT s.channel) AS channels_reached
+        FROM touches t JOIN program_success s ON s.program_id = t.program_id AND s.kind = t.kind
+        WHERE t.n90 > 0
+        GROUP BY t.account_id
+    """
+    touches = touch_pass(lo=lo, hi=hi, windows=Windows.for_day(as_of, cfg), cfg=cfg)
+    return FamilySQL(sql, (), EMPTY, ctes=(*touches, _program_successes()))
 
 
 def _ratio(part: int, whole: int) -> float | None:

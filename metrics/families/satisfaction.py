@@ -1,18 +1,18 @@
 """Customer satisfaction (beyond the five): NPS from nps_response scores in W90.
 
-NPS = 100 × (promoters (9–10) − detractors (0–6)) / responses, in points; undefined (null)
-without responses.
+Per account: nps_responses (scored nps_response touches in W90), nps_promoters (scores 9–10),
+nps_detractors (0–6), and NPS = 100 × (promoters − detractors) / responses, in points;
+undefined (null) without responses.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, Q
-
-from accounts.models import Touchpoint, TouchpointKind
-from metrics.families.common import Windows
+from accounts.models import TouchpointKind
+from metrics.families.common import FamilySQL, Windows, id_bounds, touch_pass
 from metrics.models import MetricSettings
 
 EMPTY: dict[str, Any] = {"nps_responses": 0, "nps": None, "nps_promoters": 0, "nps_detractors": 0}
@@ -22,27 +22,20 @@ def nps(promoters: int, detractors: int, responses: int) -> float | None:
     return 100 * (promoters - detractors) / responses if responses else None
 
 
-def satisfaction_rows(*, as_of: date, account_ids: list[int], cfg: MetricSettings) -> dict[int, dict[str, Any]]:
-    """One query over the chunk's scored W90 NPS responses. Index: touchpoint_account_time."""
-    w90 = Windows.for_day(as_of, cfg).w_long
-    rows = (
-        Touchpoint.objects.filter(
-            w90.q(), account_id__in=account_ids, kind=TouchpointKind.NPS_RESPONSE, score__isnull=False
-        )
-        .order_by()
-        .values("account_id")
-        .annotate(
-            responses=Count("id"),
-            promoters=Count("id", filter=Q(score__gte=9)),
-            detractors=Count("id", filter=Q(score__lte=6)),
-        )
-    )
-    return {
-        row["account_id"]: {
-            "nps_responses": row["responses"],
-            "nps": nps(row["promoters"], row["detractors"], row["responses"]),
-            "nps_promoters": row["promoters"],
-            "nps_detractors": row["detractors"],
-        }
-        for row in rows
-    }
+def satisfaction_rows(*, as_of: date, account_ids: Sequence[int], cfg: MetricSettings) -> FamilySQL:
+    """The chunk's `touches` pass (common.touch_pass: one read of touchpoint_account_time),
+    which counts the scored responses in W90; accounts with at least one. The NPS is a float
+    division of the integer counts, as nps() computes it."""
+    lo, hi = id_bounds(account_ids)
+    sql = f"""
+        SELECT account_id, SUM(nps_responses) AS nps_responses,
+               CAST(100 * (SUM(nps_promoters) - SUM(nps_detractors)) AS DOUBLE PRECISION)
+                   / CAST(SUM(nps_responses) AS DOUBLE PRECISION) AS nps,
+               SUM(nps_promoters) AS nps_promoters, SUM(nps_detractors) AS nps_detractors
+        FROM touches
+        WHERE kind = '{TouchpointKind.NPS_RESPONSE}'
+        GROUP BY account_id
+        HAVING SUM(nps_responses) > 0
+    """
+    touches = touch_pass(lo=lo, hi=hi, windows=Windows.for_day(as_of, cfg), cfg=cfg)
+    return FamilySQL(sql, (), EMPTY, ctes=touches)

@@ -48,7 +48,7 @@ def test_tiles_show_the_snapshot_figures(page):
 
 def test_each_tile_has_a_definition_on_hover(page):
     html = page.content.decode()
-    assert 'title="Engagement minutes in W90."' in html
+    assert 'title="Engagement minutes in the last 90 days (W90)."' in html
     assert 'href="/definitions/#minutes_90d"' in html
 
 
@@ -134,3 +134,49 @@ def test_an_account_without_a_snapshot_that_day(client, alice, world):
 def test_unknown_account_is_404(client, alice, world):
     client.force_login(alice)
     assert client.get("/accounts/999999/").status_code == 404
+
+
+def test_an_account_with_no_engagement_says_so_instead_of_a_heatmap(client, alice, world):
+    """Globex has a contact but no touch in the 13 weeks: no chart of zeros on a −0.4 … 0.4 scale."""
+    from accounts.models import Contact
+
+    Contact.objects.create(account=world.globex, email="gil@globex.example", first_name="Gil", last_name="Gray")
+    client.force_login(alice)
+    r = client.get(f"/accounts/{world.globex.pk}/")
+    assert 'id="fig-heatmap"' not in r.content.decode()
+    assert "No engagement in these 13 weeks (31 Dec – 31 Mar 2025): none of its 1 contact" in text(r)
+
+
+def test_namesakes_get_labels_of_their_own(client, alice, world):
+    """Two Dana Diaz at Acme: one row and one label each (by title when that tells them apart)."""
+    from accounts.models import Contact
+
+    Contact.objects.create(account=world.acme, email="dana.d@acme.example", first_name="Dana", last_name="Diaz",
+                           title="Buyer", role="end_user")
+    Contact.objects.create(account=world.initech, email="x1@initech.example", first_name="Xi", last_name="Xu")
+    Contact.objects.create(account=world.initech, email="x2@initech.example", first_name="Xi", last_name="Xu")
+    client.force_login(alice)
+    rows = figure(client.get(f"/accounts/{world.acme.pk}/"), "fig-heatmap")["data"][0]["y"]
+    assert len(rows) == len(set(rows)) == 7
+    assert {"Dana Diaz (CEO)", "Dana Diaz (Buyer)"} <= set(rows)
+    # Same name, no titles: told apart by email.
+    from dashboard.selectors import contact_labels
+
+    assert sorted(contact_labels(list(world.initech.contacts.all())).values()) == [
+        "Xi Xu (x1@initech.example)", "Xi Xu (x2@initech.example)"
+    ]
+
+
+def test_each_touch_kind_has_one_colour_on_every_account(page):
+    from dashboard.charts import KIND_COLOURS
+
+    colours = {t["name"]: t["marker"]["color"] for t in figure(page, "fig-kinds")["data"]}
+    # Fixed by kind, not by the kind's place among this account's kinds.
+    assert colours == {"meeting": KIND_COLOURS["meeting"], "web visit": KIND_COLOURS["web_visit"],
+                       "webinar attended": KIND_COLOURS["webinar_attended"]}
+    from accounts.models import TouchpointKind
+
+    assert set(KIND_COLOURS) == set(TouchpointKind.values)
+    assert len(set(KIND_COLOURS.values())) == len(KIND_COLOURS)
+    # The timeline marks each kind with the same colour.
+    assert f'style="background: {KIND_COLOURS["webinar_attended"]}"' in page.content.decode()

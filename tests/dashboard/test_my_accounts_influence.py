@@ -75,8 +75,9 @@ def test_influence_headline_and_tables(client, charlie, world):
     r = client.get("/influence/")
     t = text(r)
     assert "Accounts in the top quartile of engagement closed 25 % faster and won 40 points more often" in t
-    assert "Based on 40 opportunities closed in the 365 days to 2025-03-31." in t
-    assert "Influenced pipeline: 50,000 from 1 opportunity" in t
+    assert "Outcomes of the 40 opportunities closed (won or lost) in the 365 days to 2025-03-31" in t
+    assert ("Influenced pipeline (of this created pipeline): 50,000 of 80,000 (62 %), from 1 of 1 opportunities"
+            in t)
     assert "Target accounts 25 10 40 % 48 35,000" in t
     assert "Non-target accounts 15 5 33 % 61 22,000" in t
     assert "Engaged accounts no closed opportunities" in t
@@ -86,20 +87,22 @@ def test_influence_headline_and_tables(client, charlie, world):
     assert win["customdata"] == [10, 10, 10, 10]
     assert figure(r, "fig-q-median_cycle_days")["data"][0]["y"] == [60.0, 55.0, 50.0, 45.0]
     assert figure(r, "fig-q-avg_contract_value")["data"][0]["y"] == [20000.0, 25000.0, 30000.0, 40000.0]
+    # Bar labels are the tables' own text.
+    assert win["text"] == ["20 %", "30 %", "40 %", "60 %"]
 
 
-def test_too_few_closed_opportunities(client, charlie, world):
-    InfluenceSummary.objects.filter().update(headline="", headline_opportunities=12)
+def test_a_day_computed_before_the_evidence_has_no_headline(client, charlie, world):
+    InfluenceSummary.objects.filter().update(headline="", headline_reason="")
     client.force_login(charlie)
     t = text(client.get("/influence/"))
-    assert "Too few closed opportunities to compare: each group needs at least 10 closed" in t
-    assert "(12 closed in all)" in t
+    assert "No headline for 2025-03-31: the day was computed before the evidence was; compute it again." in t
 
 
 def test_attribution_by_model(client, charlie, world):
     client.force_login(charlie)
     linear = figure(client.get("/influence/"), "fig-attr-channel")["data"]
-    assert linear[0]["name"] == "Pipeline" and linear[0]["y"] == ["Webinar", "Display"]
+    assert linear[0]["name"] == "Attributed pipeline (created)" and linear[0]["y"] == ["Webinar", "Display"]
+    assert linear[1]["name"] == "Attributed revenue (won)"
     assert linear[0]["x"] == [60000.0, 20000.0]
     assert linear[1]["x"] == [20000.0, 0.0]  # revenue
     first = figure(client.get("/influence/?model=first_touch"), "fig-attr-channel")["data"]

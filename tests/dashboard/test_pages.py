@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from freezegun import freeze_time
 
-from dashboard.definitions import DEFINITIONS
+from metrics.figures import FIGURES
 from metrics.models import MetricSettings, MetricsRun
 from tests.dashboard.conftest import add_noise, text
 
@@ -43,11 +43,23 @@ def test_every_page_renders_for_every_role(client, request, world, role):
 
 
 @pytest.mark.parametrize(("role", "sees"), [("alice", True), ("ada", True), ("bob", False), ("charlie", False)])
-def test_import_and_settings_links_only_for_marketing_and_admin(client, request, world, role, sees):
+def test_import_link_only_for_marketing_and_admin(client, request, world, role, sees):
     client.force_login(request.getfixturevalue(role))
     html = client.get("/accounts/").content.decode()
     assert ('href="/import/"' in html) is sees
-    assert ('href="/admin/"' in html) is sees
+
+
+@pytest.mark.parametrize("role", ["alice", "ada", "bob", "charlie"])
+def test_settings_link_only_for_those_who_may_open_the_admin(client, request, world, role):
+    """Settings is the Django admin, which answers only staff: nobody else is shown a link to a refusal."""
+    user = request.getfixturevalue(role)
+    client.force_login(user)
+    assert 'href="/admin/"' not in client.get("/accounts/").content.decode()
+    assert client.get("/admin/").status_code == 302  # to the admin's login: not for them
+    user.is_staff = True
+    user.save()
+    assert 'href="/admin/"' in client.get("/accounts/").content.decode()
+    assert client.get("/admin/").status_code == 200
 
 
 def test_charts_load_plotly_from_static_only_where_needed(client, alice, world):
@@ -64,9 +76,9 @@ def test_charts_load_plotly_from_static_only_where_needed(client, alice, world):
 def test_definitions_page_lists_every_definition(client, alice):
     client.force_login(alice)
     html = client.get("/definitions/").content.decode()
-    for name in DEFINITIONS:
+    for name in FIGURES:
         assert f'id="{name}"' in html
-    assert "minutes_90d ≥ 100 and at least 2 contacts with ≥ 20 minutes each in W90." in html
+    assert "minutes_90d ≥ 100 and at least 2 known contacts with ≥ 20 minutes each in W90." in html
 
 
 # ---------------------------------------------------------------------------- empty states

@@ -137,34 +137,50 @@ def test_outcomes_by_engagement_quartile(eight_closed) -> None:
     assert (control["target"].accounts, control["target"].opportunities_closed) == (8, 6)
 
 
-def test_no_headline_with_fewer_than_ten_closed_per_quartile(eight_closed) -> None:
+def test_no_effect_stated_with_fewer_than_ten_closed_per_quartile(eight_closed) -> None:
     compute_day(as_of=D)
     summary = InfluenceSummary.objects.get(as_of=D)
-    assert summary.headline == ""
+    assert (summary.headline_reason, summary.closed_opportunities) == ("too_few", 8)
+    assert summary.headline == (
+        "The data shows no clear difference between the top and bottom quartiles of engagement: too few closed "
+        "deals. Quartile 4 has 2 and quartile 1 2 closed opportunities; each needs at least 10."
+    )
     assert summary.headline_opportunities == 4  # 2 in the top + 2 in the bottom quartile
 
 
-def test_headline_from_the_data_when_groups_are_large_enough(eight_closed) -> None:
+def test_no_effect_stated_when_no_difference_is_significant(eight_closed) -> None:
     cfg = MetricSettings.load()
     cfg.headline_min_closed = 2
     cfg.save()
     compute_day(as_of=D)
     summary = InfluenceSummary.objects.get(as_of=D)
-    # cycle: (40 − 20) / 40 = 50 % faster; win rate: 100 % − 50 % = 50 points
+    # Win rate: quartile 4 won 2 of 2, quartile 1 1 of 2. Fisher: with 3 won of 4, quartile 4 wins 1 or 2,
+    # each with probability C(2,k)·C(2,3−k)/C(4,3) = 2/4, so p = 1. Newcombe from Wilson (z = 1.95996):
+    # 2/2 → [1/(1 + z²/2), 1] = [0.34238, 1]; 1/2 → 0.5 ± 0.40547 = [0.09453, 0.90547];
+    # L = 0.5 − √(0.65762² + 0.40547²) = −0.27257, U = 0.5 + √(0² + 0.40547²) = 0.90547.
+    # Cycle: 20, 20 (won in quartile 4) against 40: U = 0, ties → normal approximation with tie and
+    # continuity corrections: σ² = 2·1/12 · (4 − (2³ − 2)/(3·2)) = 0.5, z = (1 − 0.5)/√0.5 = 0.7071,
+    # p = 2·(1 − Φ(0.7071)) = 0.4795 (shown cut to 0.479). Shift: both differences are −20; with 2 × 1
+    # values C = round(1 − 1.96·√(2·4/12)) < 1: no 95 % interval.
+    assert summary.headline_reason == "not_significant"
     assert summary.headline == (
-        "Accounts in the top quartile of engagement closed 50 % faster and won 50 points more often than "
-        "the bottom quartile (based on 4 closed opportunities)."
+        "The data shows no clear difference between the top and bottom quartiles of engagement: no difference "
+        "has p < 0.05. The win rate 100 % of 2 closed deals against 50 % of 2 (difference +50.0 points, 95 % "
+        "interval −27.3 to +90.5 points, Fisher's exact test p = 1.000); cycle days of the 2 won deals against 1 "
+        "(Hodges–Lehmann shift −20 days, no 95 % interval: too few won deals, Mann–Whitney U test p = 0.479)."
     )
 
 
-def test_quartile_ties_are_broken_by_external_id() -> None:
-    for external_id, amount in (("B", "2"), ("D", "4"), ("A", "1"), ("C", "3")):
-        _closed(None, target=True, won=False, amount=amount, external_id=external_id)
+def test_ties_inside_a_quartile_keep_the_quartiles() -> None:
+    # Sorted 0, 0 | 5, 5 | 9, 9 | 20, 20: equal minutes, but never on both sides of a boundary, so the
+    # tie-break by external_id moves no deal from one quartile to another.
+    for external_id, minutes in (("H", "20"), ("A", None), ("C", "5"), ("F", "9"), ("B", None), ("D", "5"),
+                                 ("E", "9"), ("G", "20")):
+        _closed(minutes, target=True, won=False, amount="1", external_id=external_id)
     compute_day(as_of=D)
     q = _groups("quartile")
-    # All 0 minutes: order A, B, C, D → quartiles 1, 2, 3, 4
-    assert [q[k].pipeline_created for k in "1234"] == [Decimal("1.00"), Decimal("2.00"), Decimal("3.00"),
-                                                       Decimal("4.00")]
+    assert [q[k].mean_minutes_90d for k in "1234"] == [0.0, 5.0, 9.0, 20.0]
+    assert InfluenceSummary.objects.get(as_of=D).quartile_ties == []
 
 
 def test_sales_velocity_per_segment() -> None:

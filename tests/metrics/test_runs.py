@@ -112,9 +112,9 @@ def test_queries_per_chunk_do_not_grow_with_accounts_or_touches() -> None:
         for day in range(10):
             touch(acc, "web_visit", at(day))  # more touches per account too
     small, large = _chunk_queries(few), _chunk_queries(many)
-    # settings; coverage; awareness; engagement ×2; programs + reach; influence ×2; satisfaction;
-    # savepoint, delete, release around the inserts
-    assert len(small) == len(large) == 13
+    # settings; the programs' success kinds; savepoint and release around the chunk's one
+    # INSERT … SELECT (every family in it), and on PostgreSQL the SET LOCAL that turns JIT off
+    assert len(small) == len(large) == (5 if connection.vendor == "postgresql" else 4)
 
 
 def test_compute_metrics_backfills_days_ending_as_of() -> None:
@@ -158,7 +158,7 @@ def test_export_account_level_csv_names_and_formats() -> None:
     out = io.StringIO()
     call_command("export_metrics", "--level", "account", "--as-of", D.isoformat(), stdout=out)
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
-    assert list(rows[0])[:3] == ["account_external_id", "account", "contacts"]
+    assert list(rows[0])[:5] == ["as_of", "account_id", "account_external_id", "account", "domain"]
     row = rows[0]
     assert row["account_external_id"] == "'=cmd"  # CSV injection defused
     assert row["account"] == "'=HYPERLINK(evil)"
@@ -211,9 +211,10 @@ def test_export_influence_and_segment_levels() -> None:
     out = io.StringIO()
     call_command("export_metrics", "--level", "influence", "--as-of", D.isoformat(), stdout=out)
     records = [r["record"] for r in csv.DictReader(io.StringIO(out.getvalue()))]
-    # 4 quartiles + 2 target + 2 engaged + 2 control, then 5 models × Mail for the revenue basis
-    # (pipeline: the opportunities were created before any touch, so nothing to credit there)
-    assert records.count("outcome") == 10
+    # 2 target + 2 engaged + 2 control and no quartiles (the three deals all have 0 minutes before they
+    # were created: the engagement ties across the quartile boundaries), then 5 models × Mail for the
+    # revenue basis (pipeline: the opportunities were created before any touch, so nothing to credit there)
+    assert records.count("outcome") == 6
     assert records.count("attribution") == AttributionCredit.objects.filter(as_of=D).count() > 0
     out = io.StringIO()
     call_command("export_metrics", "--level", "segment", "--as-of", D.isoformat(), stdout=out)

@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.demo import demo_data_present
+from alerts.demo import demo_alerts_setup
 from metrics.models import AccountSnapshot
 
 # username, group, full name. The passwords are generated per installation and kept in
@@ -45,10 +46,14 @@ class Command(BaseCommand):
         if not AccountSnapshot.objects.exists():
             self.stdout.write("Computing 90 days of metrics (first run only)…")
             call_command("compute_metrics", days=90, stdout=self.stdout)
+        # Default alert rules, and follows of accounts with news, so that the digests have content.
+        alerts_note = demo_alerts_setup(usernames=[username for username, _, _ in DEMO_USERS])
         self.stdout.write(self.style.SUCCESS(f"\nABM dashboard: http://127.0.0.1:{port}/"))
         self.stdout.write("Demo logins (username / password):")
         for username, group, _ in DEMO_USERS:
             self.stdout.write(f"  {group:<10} {username} / {passwords[username]}")
+        if alerts_note:
+            self.stdout.write(alerts_note)
         self.stdout.write("")
 
     def _users(self) -> dict[str, str]:

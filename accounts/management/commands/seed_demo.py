@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
@@ -29,7 +29,9 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=42, help="Random seed (default 42).")
         parser.add_argument("--days", type=int, default=365, help="Days of history ending on --end-date (default 365).")
         parser.add_argument(
-            "--end-date", type=_iso_date, default=None, help="Last day of the history, YYYY-MM-DD (default today, UTC)."
+            "--end-date", type=_iso_date, default=None,
+            help="Last day of the history, YYYY-MM-DD (default today, UTC; not after today). Nothing is dated "
+                 "after now: on today, only the hours already past.",
         )
         parser.add_argument(
             "--reset", action="store_true",
@@ -45,7 +47,11 @@ class Command(BaseCommand):
             raise CommandError("--accounts must be at least 1")
         if days < 1:
             raise CommandError("--days must be at least 1")
-        end = end_date or timezone.now().date()
+        today = timezone.now().astimezone(UTC).date()
+        end = end_date or today
+        if end > today:
+            # Demo data dated after now would read as future-dated touches (the data-quality page).
+            raise CommandError(f"--end-date cannot be after today ({today})")
         if verbosity:
             self.stdout.write(f"Generating {accounts:,} accounts over {days} days ending {end} (seed {seed})…")
         try:

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from metrics.selectors import last_complete_day
-from metrics.services import RunRefused, account_chunks, compute_day, iter_days
+from metrics.services import RunRefused, account_ranges, compute_day, iter_days
 
 
 class Command(BaseCommand):
@@ -34,7 +34,7 @@ class Command(BaseCommand):
                 f"Note: {as_of} is not over yet (UTC), so its figures will still change; the nightly run "
                 "computes it again once it is."
             )
-        accounts = sum(len(chunk) for chunk in account_chunks(chunk_size=chunk_size))
+        accounts = sum(chunk.accounts for chunk in account_ranges(chunk_size=chunk_size))
         with tqdm(total=days * accounts, unit="acct", disable=None, file=sys.stderr) as bar:
             for day in iter_days(as_of=as_of, days=days):
                 bar.set_description(day.isoformat())
