@@ -338,8 +338,8 @@ INFLUENCE: tuple[Figure, ...] = (
                "Median days from created to closed, won opportunities only.", SEGMENT, OUTCOME),
     _influence("avg_contract_value", "Average contract value", Unit.MONEY, "Mean amount of won opportunities.",
                SEGMENT, OUTCOME),
-    _influence("pipeline_created", "Pipeline created", Unit.MONEY, "Amounts of the group's opportunities.",
-               OUTCOME),
+    _influence("pipeline_created", "Pipeline closed (won + lost)", Unit.MONEY,
+               "Amounts of the group's opportunities, all closed (won or lost) in the outcomes window.", OUTCOME),
     _influence("mean_minutes_90d", "Mean minutes before creation", Unit.MINUTES,
                "Mean engagement minutes of the group's opportunities over the {influence_lookback_days} days before "
                "each was created (of a control comparison: its accounts' minutes_90d).", OUTCOME, format="num:1"),
@@ -348,7 +348,10 @@ INFLUENCE: tuple[Figure, ...] = (
     _influence("engagement_quartile", "Engagement quartile", Unit.QUARTILE,
                "Opportunities closed in the {outcomes_window_days} days ending the as-of day, sorted by their "
                "account's engagement minutes in the {influence_lookback_days} days before the opportunity was "
-               "created; quartile 4 is the most engaged. No headline when a quartile has fewer than "
+               "created; the i-th of n (0-based) falls in quartile ⌊4i/n⌋ + 1, so quartile 4 is the most engaged. "
+               "No quartiles when the minutes tie across a quartile boundary (for example all zero). The "
+               "headline compares quartile 4 with quartile 1 and states an effect only where p < 0.05 "
+               "(Fisher's exact test for win rates, Mann-Whitney U for cycle days) and each has at least "
                "{headline_min_closed} closed."),
     _influence("attribution", "Attribution", Unit.MONEY,
                "Each opportunity's amount shared among the program touches at its account from "
