@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone as dj_tz
 
 from imports.mapping import UserMapping
 from imports.models import ImportJob
 from imports.services import ImportResult, import_csv
+from metrics.tasks import refresh_after_import
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +72,10 @@ def _finish(job: ImportJob, result: ImportResult) -> None:
         status=ImportJob.Status.DONE if result.ok else ImportJob.Status.REJECTED,
         progress=1.0, result=_no_nul(result.to_dict()), finished_at=dj_tz.now(), rejected_file=rejected_name,
     )
+    if result.ok and not result.dry_run and result.created + result.updated:
+        # Fresh within minutes: the published days the new facts change are recomputed now.
+        since = result.earliest_day or None
+        transaction.on_commit(lambda: refresh_after_import.delay(since))
 
 
 def _no_nul(value: Any) -> Any:

@@ -80,6 +80,9 @@ class ImportResult:
     warning_count: int = 0
     # on_error="skip": where the rejected rows were written (with their reasons), and how many.
     rejected_file: str = ""
+    # The earliest day of the dated facts read (touches, opportunities): the metrics of the
+    # published days from it on are recomputed after the import (metrics.tasks.refresh_after_import).
+    earliest_day: str = ""
 
     @property
     def ok(self) -> bool:
@@ -228,6 +231,7 @@ class ImportRun:
         # Target lists: account keys found in pass 1, and the lines whose account was not found.
         self.resolved_targets: dict[Any, int] = {}
         self.not_found_lines: set[int] = set()
+        self.earliest: dt.datetime | None = None
 
     # Column names for error messages: the file's own header for the field.
     def column(self, name: str) -> str:
@@ -280,11 +284,18 @@ class ImportRun:
             )
         return self._program_channels[external_id]
 
+    def dated(self, moment: dt.datetime | None) -> None:
+        """Note a fact's date: the metrics of the days from the earliest one on are recomputed."""
+        if moment is not None and (self.earliest is None or moment < self.earliest):
+            self.earliest = moment
+
     def run(self, *, dry_run: bool) -> None:
         if self.kind == "touchpoints":
             self._run_touchpoints(dry_run=dry_run)
         else:
             self._run_records(dry_run=dry_run)
+        if self.earliest is not None:
+            self.result.earliest_day = self.earliest.astimezone(dt.UTC).date().isoformat()
         self.result.skipped = dict(self.skipped)
         self.result.rejected = len(self.bad_lines)
         self.result.errors.sort(key=lambda e: e.row)
@@ -481,6 +492,7 @@ class ImportRun:
                 for name, reason in problems:
                     self.error(line, name, reason)
                 continue
+            self.dated(clean["occurred_at"])
             yield staged_row(line, clean, refs)
 
     def _minutes(self, raw: dict[str, str], extra: dict[str, str], occurred_at: dt.datetime | None,

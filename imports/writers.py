@@ -233,6 +233,7 @@ class _OpportunityWriter(_Writer):
         by_key = self.job.refs.resolve({r["account_key"] for _, r in batch}).ids
         for _, r in batch:
             r["fields"] = {**r["fields"], "account_id": by_key[r["account_key"]]}
+            self.job.dated(r["fields"].get("created_at"))
         super().write(batch)
 
 

@@ -92,6 +92,19 @@ def days_to_fill(*, up_to: dt.date, max_days: int) -> list[dt.date]:
     return [first + dt.timedelta(days=n) for n in range(max_days) if first + dt.timedelta(days=n) not in taken]
 
 
+def days_to_refresh(*, since: dt.date | None, max_days: int) -> list[dt.date]:
+    """The published days an import of facts dated from `since` changes, oldest first: those of the
+    latest `max_days` published days on or after it (`since` None: facts with no date of their own,
+    such as contacts or target flags — the latest day). Older history stays as it was computed until
+    `compute_metrics --days N` recomputes it (docs/metrics.md)."""
+    recent = list(published_days().order_by("-as_of").values_list("as_of", flat=True)[:max_days])
+    if not recent:
+        return []
+    if since is None:
+        return [recent[0]]
+    return sorted(day for day in recent if day >= since)
+
+
 def unpublished_reason(day: dt.date) -> str:
     """Why `day` is not published, in a sentence for a command's error or an API reader."""
     run = MetricsRun.objects.filter(as_of=day).first()

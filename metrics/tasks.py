@@ -91,3 +91,19 @@ def compute_rollups_task(run_id: int) -> bool:
 def recover_stalled_runs() -> list[str]:
     """Re-queue the work of stalled runs, or fail them after METRICS_RUN_MAX_ATTEMPTS re-queues."""
     return [str(recovery) for recovery in services.recover_stalled_runs()]
+
+
+@shared_task(**TASK_OPTIONS)
+def refresh_after_import(since: str | None = None) -> list[str]:
+    """Recompute the published days an import changed (metrics.selectors.days_to_refresh): fresh
+    within minutes of new data instead of the next night. A day being computed is left to its run."""
+    day = date.fromisoformat(since) if since else None
+    started = []
+    for as_of in selectors.days_to_refresh(since=day, max_days=settings.METRICS_BACKFILL_MAX_DAYS):
+        try:
+            services.run_request(as_of=as_of)
+        except services.RunRefused as refused:
+            logger.warning("Metrics refresh of %s not started: %s", as_of, refused)
+            continue
+        started.append(as_of.isoformat())
+    return started
