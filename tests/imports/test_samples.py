@@ -1,4 +1,4 @@
-"""Each preset on the real export files in ../shared/samples, read as they are."""
+"""Each preset on the real export files in tests/fixtures/samples (with their sources and licences), read as they are."""
 
 from __future__ import annotations
 
