@@ -340,15 +340,16 @@ def touch_pass(*, lo: int, hi: int, windows: Windows, cfg: MetricSettings) -> tu
     UNITS); `pos90` touches in W90 worth more than 0 minutes; `nps_responses`, `nps_promoters`
     (9–10), `nps_detractors` (0–6) among the scored nps_response touches in W90.
 
-    Three steps. `touch_groups` reads touchpoint_account_time (account, occurred_at) once: one
+    Two steps. `touch_groups` reads touchpoint_account_time (account, occurred_at) once: one
     range scan `account_id BETWEEN lo AND hi` with the span as an index condition (the rows of a
     range of accounts lie together when touchpoints were loaded account by account), and sums
-    the minutes before the multiplier. `touch_contacts` finds the role and multiplier of each
-    contact touched among the contacts of the range's accounts (accounts_contact's account
-    index), and a contact of another account (a source names a touch's account and contact
-    separately) by its primary key; a plain join on the contact id made PostgreSQL hash every
-    contact of the database for each chunk. `touches` applies the multiplier per group: a contact's touches share it, so the sum of
-    (minutes × multiplier) is (sum of minutes) × multiplier, still a whole number of millionths.
+    the minutes before the seniority multiplier. `touches` joins each group to its contact among
+    the contacts of the range's accounts (accounts_contact's account index) — a contact of
+    another account (a source names a touch's account and contact separately) is looked up by
+    its primary key; a plain join on the contact id made PostgreSQL hash every contact of the
+    database for each chunk — and applies the multiplier per group: a contact's touches share
+    it, so the sum of (minutes × multiplier) is (sum of minutes) × multiplier, still a whole
+    number of millionths.
     """
     p = Params()
 
@@ -386,25 +387,27 @@ def touch_pass(*, lo: int, hi: int, windows: Windows, cfg: MetricSettings) -> tu
     q = Params()
 
     def of_contact(column: str) -> str:
-        # Role and seniority are never NULL: a NULL is a contact of another account, looked up alone.
-        return f"COALESCE(c.{column}, (SELECT o.{column} FROM {table(Contact)} o WHERE o.id = ids.contact_id))"
-
-    contacts = f"""
-        SELECT ids.contact_id, {of_contact("role")} AS role,
-               {multiplier_sql(cfg, seniority=of_contact("seniority_level"))} AS multiplier
-        FROM (SELECT DISTINCT contact_id FROM touch_groups WHERE contact_id IS NOT NULL) ids
-        LEFT JOIN {table(Contact)} c ON c.id = ids.contact_id AND c.account_id BETWEEN {q(lo)} AND {q(hi)}
-    """
+        # NOT NULL columns: a NULL is a contact of another account, looked up alone by its key.
+        return (
+            f"CASE WHEN g.contact_id IS NULL THEN NULL "
+            f"ELSE COALESCE(c.{column}, (SELECT o.{column} FROM {table(Contact)} o WHERE o.id = g.contact_id)) END"
+        )
 
     def times(column: str) -> str:
-        return f"CAST(ROUND(g.{column} * COALESCE(k.multiplier, 1.0)) AS BIGINT)"
+        return f"CAST(ROUND({column} * multiplier) AS BIGINT)"
 
     touches = f"""
-        SELECT g.account_id, g.contact_id, k.role, g.kind, g.program_id, g.n90,
+        SELECT account_id, contact_id, role, kind, program_id, n90,
                {times("b7")} AS u7, {times("b21")} AS u21, {times("b30")} AS u30, {times("bp30")} AS up30,
                {times("b90")} AS u90,
-               CASE WHEN COALESCE(k.multiplier, 1.0) > 0 THEN g.pos90 ELSE 0 END AS pos90,
-               g.nps_responses, g.nps_promoters, g.nps_detractors
-        FROM touch_groups g LEFT JOIN touch_contacts k ON k.contact_id = g.contact_id
+               CASE WHEN multiplier > 0 THEN pos90 ELSE 0 END AS pos90,
+               nps_responses, nps_promoters, nps_detractors
+        FROM (
+            SELECT g.*, {of_contact("role")} AS role,
+                   {multiplier_sql(cfg, seniority=of_contact("seniority_level"))} AS multiplier
+            FROM touch_groups g
+            LEFT JOIN {table(Contact)} c ON c.id = g.contact_id AND c.account_id BETWEEN {q(lo)} AND {q(hi)}
+            {NOT_INLINED[connection.vendor]}
+        ) g
     """
-    return Cte("touch_groups", groups, tuple(p)), Cte("touch_contacts", contacts, tuple(q)), Cte("touches", touches, ())
+    return Cte("touch_groups", groups, tuple(p)), Cte("touches", touches, tuple(q))
