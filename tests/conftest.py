@@ -169,6 +169,16 @@ def browser_available() -> bool:
     return bool(shutil.which("chromium")) and importlib.util.find_spec("playwright") is not None
 
 
+def browser_login(page, base: str, username: str) -> None:
+    """Log in through the login form as one of the named users (password pw-<name>) and wait until
+    the login page is left."""
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", f"pw-{username}")
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login/" not in url)
+
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
 

@@ -7,43 +7,25 @@ Needs Debian's /usr/bin/chromium and the playwright package, like the dashboard'
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
-
 import pytest
-from django.db import connection
 
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("chromium") and importlib.util.find_spec("playwright")), reason="needs chromium and playwright"
-)
+from tests.conftest import browser_available, browser_login
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+pytestmark = pytest.mark.skipif(not browser_available(), reason="needs chromium and playwright")
 
 
 @pytest.fixture
-def page(live_server, alice, monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    alice.is_staff = alice.is_superuser = True  # for the admin pages
+def staff_alice(alice):
+    """Alice may open the admin pages (set before the browser fixture closes the connection)."""
+    alice.is_staff = alice.is_superuser = True
     alice.save()
-    # As in tests/dashboard/test_browser.py: Playwright's event loop and the live server's threads.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
-    connection.close()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        errors: list[str] = []
-        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.errors = errors
-        page.goto(f"{live_server.url}/login/")
-        page.fill("#id_username", "alice")
-        page.fill("#id_password", "pw-alice")
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live_server.url}/accounts/")
-        yield page
-        browser.close()
+    return alice
+
+
+@pytest.fixture
+def page(live_server, staff_alice, browser_page):
+    browser_login(browser_page, live_server.url, "alice")
+    return browser_page
 
 
 @pytest.mark.django_db(transaction=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
+from tests.conftest import browser_login
 from playwright.sync_api import Page, expect
 
 from alerts import services
@@ -22,12 +23,7 @@ from .conftest import D
 WIDTHS = (1440, 390)
 
 
-def login(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", f"pw-{username}")
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login/" not in url)
+login = browser_login
 
 
 def fits(page: Page, width: int) -> None:

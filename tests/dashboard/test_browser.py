@@ -8,6 +8,7 @@ conftest.collect_ignore; the browser_page fixture is in tests/conftest.py).
 from __future__ import annotations
 
 import pytest
+from tests.conftest import browser_login
 from playwright.sync_api import Page, expect
 
 def charts_drawn(page: Page) -> None:
@@ -24,10 +25,7 @@ def charts_drawn(page: Page) -> None:
 def test_pages_in_the_browser(live_server, world, alice, browser_page):
     page = browser_page
     base = live_server.url
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", "pw-alice")
-    page.click("button[type=submit]")
+    browser_login(page, base, "alice")
     expect(page).to_have_url(f"{base}/accounts/")
 
     # The filter updates the list in place and pushes the URL.

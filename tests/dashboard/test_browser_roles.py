@@ -18,6 +18,7 @@ from html import unescape
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from tests.conftest import browser_login
 from playwright.sync_api import Page, expect
 
 from accounts.models import Account
@@ -104,10 +105,7 @@ class Visit:
         page = self.desktop
         page.context.clear_cookies()
         self.fetched.clear()
-        page.goto(f"{self.base}/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", f"pw-{username}")
-        page.click("button[type=submit]")
+        browser_login(page, self.base, username)
         page.wait_for_url(re.compile(r".*/(accounts|me|influence)/$"))
         if self.phone:
             self.phone.context.clear_cookies()

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from accounts.models import Account, Contact, Touchpoint
+from tests.conftest import browser_login
 
 UTC = dt.timezone.utc
 
@@ -38,10 +39,7 @@ def wide_problems(db) -> None:
 def test_the_page_fits_a_desktop_and_a_phone(live_server, wide_problems, alice, browser_page):
     page = browser_page
     base = live_server.url
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", "pw-alice")
-    page.click("button[type=submit]")
+    browser_login(page, base, "alice")
 
     for width in (1440, 390):
         page.set_viewport_size({"width": width, "height": 900})
