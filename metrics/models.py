@@ -454,6 +454,9 @@ class InfluenceSummary(models.Model):
     won_opportunities = models.PositiveIntegerField(default=0, help_text="Opportunities won and closed in W90")
     details = models.JSONField(default=dict, blank=True)
 
+    class Meta:
+        verbose_name_plural = "influence summaries"
+
     @property
     def has_quartiles(self) -> bool:
         return not self.quartile_ties
