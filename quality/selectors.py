@@ -12,7 +12,8 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, F, Model, OuterRef, Q, QuerySet, Sum, Window
+from django.core.cache import cache
+from django.db.models import Count, Exists, F, Max, Model, OuterRef, Q, QuerySet, Sum, Window
 from django.db.models.functions import Lower, RowNumber, Trim
 from django.template.defaultfilters import pluralize
 
@@ -355,8 +356,26 @@ def opportunities_without_amount() -> Finding:
 # ---------------------------------------------------------------------------- the page
 
 
+# The two touchpoint checks read every touch (seconds at 10 million): their findings are kept this
+# long, and recomputed at once when touches are added or contacts change (the key below).
+TOUCH_CHECKS_SECONDS = 600
+
+
+def _touch_checks(*, today: dt.date) -> tuple[Finding, Finding]:
+    """The two full-scan checks, from the cache while no touch was added and no contact changed."""
+    marks = (Touchpoint.objects.aggregate(last=Max("id"))["last"],
+             Contact.objects.aggregate(changed=Max("updated_at"))["changed"])
+    key = f"quality:touch-checks:{today.isoformat()}:{marks[0]}:{marks[1].timestamp() if marks[1] else 0}"
+    found = cache.get(key)
+    if found is None:
+        found = (future_touchpoints(today=today), touchpoints_at_another_account())
+        cache.set(key, found, timeout=TOUCH_CHECKS_SECONDS)
+    return found
+
+
 def data_quality_findings(*, today: dt.date, required_roles: Iterable[str]) -> list[Finding]:
     """Every check, in the order the page explains them."""
+    future, elsewhere = _touch_checks(today=today)
     return [
         unmatched_contacts(),
         unowned_target_accounts(),
@@ -365,7 +384,7 @@ def data_quality_findings(*, today: dt.date, required_roles: Iterable[str]) -> l
         free_mail_accounts(),
         duplicate_accounts(),
         duplicate_programs(),
-        future_touchpoints(today=today),
-        touchpoints_at_another_account(),
+        future,
+        elsewhere,
         opportunities_without_amount(),
     ]

@@ -12,6 +12,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -496,6 +497,24 @@ def test_the_page_runs_a_fixed_number_of_queries(client, alice, bob, django_asse
     # The rest: session, user, groups and the metric settings.
     with freeze_time(NOW), django_assert_max_num_queries(24):
         client.get(URL)
+    cache.clear()  # compare two pages that both run the touchpoint scans
     few = _queries(client)
     _every_problem(range(2, 5), bob)  # more records behind every check: not one query more
+    cache.clear()
     assert _queries(client) == few
+
+
+def test_the_touchpoint_scans_are_reused_until_touches_or_contacts_change(client, alice, bob):
+    client.force_login(alice)
+    _every_problem(range(0, 2), bob)
+    _queries(client)  # the first page also sets up the session and the settings row
+    cache.clear()
+    scanned = _queries(client)
+    # The two checks that read every touch come from the cache: their list queries go.
+    cached = _queries(client)
+    assert cached == scanned - 2
+    # A new touch (a new highest id) makes the page read them again, then reuse them.
+    Touchpoint.objects.create(account=Account.objects.first(), kind="web_visit",
+                              occurred_at=dt.datetime(2025, 3, 1, tzinfo=dt.UTC), source="qa", external_id="recent-1")
+    assert _queries(client) == scanned
+    assert _queries(client) == cached
