@@ -308,6 +308,18 @@ REACH: tuple[Figure, ...] = (
            "The target accounts reach is measured against (the denominator of target_reach).", *REACH_LEVELS),
     _reach("wasted_cost", "Wasted cost", Unit.MONEY,
            "waste × the program's cost (a channel: the sum over its programs).", *REACH_LEVELS),
+    # Derived on /programs/ from the program's cost and its attribution credits under the chosen model.
+    _reach("cost_per_opportunity", "Cost per opportunity", Unit.MONEY,
+           "The program's cost ÷ the opportunities credited to it under the chosen attribution model; blank "
+           "with none. Not given for a channel under the multi-touch models, where one opportunity credits "
+           "several of its programs."),
+    _reach("pipeline_per_cost", "Pipeline per unit of cost", Unit.MONEY,
+           "Attributed pipeline ÷ the program's cost: the pipeline credited to it for each unit of currency "
+           "spent; blank when it cost nothing."),
+    _reach("roi", "ROI", Unit.SHARE,
+           "(attributed revenue − cost) ÷ cost, under the chosen attribution model; blank when the program "
+           "cost nothing. Revenue is credited only from won deals, so a program whose deals are still open "
+           "shows a negative ROI."),
 )
 
 # The influence family. Another figure of the /influence/ page or of OutcomeGroup /
