@@ -93,12 +93,13 @@ class StageProblem:
 
 
 # No account id given: the account by domain, else by name (lower-cased; `an.n` > 1 is ambiguous).
-# On SQLite, TouchpointStage._sql swaps lower() for unicode_lower() (accounts.references.sql_lower).
+# FOLD( is the name-folding function, filled in per database by TouchpointStage._sql: lower() on
+# PostgreSQL, unicode_lower() on SQLite (accounts.references.sql_lower).
 _BY_DOMAIN = "s.account_ext IS NULL AND s.account_domain IS NOT NULL"
 _BY_NAME = "s.account_ext IS NULL AND s.account_domain IS NULL AND s.account_name IS NOT NULL"
 _NO_ACCOUNT_GIVEN = "s.account_ext IS NULL AND s.account_domain IS NULL AND s.account_name IS NULL"
-_NAMES = (f"(SELECT lower(name) AS lname, min(id) AS id, count(*) AS n FROM accounts_account "
-          f"WHERE lower(name) IN (SELECT lower(account_name) FROM {STAGE}) GROUP BY lower(name))")
+_NAMES = (f"(SELECT FOLD(name) AS lname, min(id) AS id, count(*) AS n FROM accounts_account "
+          f"WHERE FOLD(name) IN (SELECT FOLD(account_name) FROM {STAGE}) GROUP BY FOLD(name))")
 
 # One check per reference; each is a WHERE clause over the staging row `s`, and a reason.
 _CHECKS: tuple[tuple[str, str, str], ...] = (
@@ -109,10 +110,10 @@ _CHECKS: tuple[tuple[str, str, str], ...] = (
      f"{_BY_DOMAIN} AND NOT EXISTS (SELECT 1 FROM accounts_account a WHERE a.domain = s.account_domain)",
      "'no account has the domain ' || s.account_domain"),
     ("account_name",
-     f"{_BY_NAME} AND NOT EXISTS (SELECT 1 FROM accounts_account a WHERE lower(a.name) = lower(s.account_name))",
+     f"{_BY_NAME} AND NOT EXISTS (SELECT 1 FROM accounts_account a WHERE FOLD(a.name) = FOLD(s.account_name))",
      "'no account is named ' || s.account_name"),
     ("account_name",
-     f"{_BY_NAME} AND (SELECT count(*) FROM accounts_account a WHERE lower(a.name) = lower(s.account_name)) > 1",
+     f"{_BY_NAME} AND (SELECT count(*) FROM accounts_account a WHERE FOLD(a.name) = FOLD(s.account_name)) > 1",
      f"'{AMBIGUOUS} ' || s.account_name"),
     ("contact_email",
      "s.contact_email IS NOT NULL AND NOT EXISTS (SELECT 1 FROM accounts_contact c WHERE c.email = s.contact_email)",
@@ -138,7 +139,7 @@ _JOINS = (
     f"FROM {STAGE} s "
     "LEFT JOIN accounts_account a ON a.external_id = s.account_ext "
     f"LEFT JOIN accounts_account ad ON {_BY_DOMAIN} AND ad.domain = s.account_domain "
-    f"LEFT JOIN {_NAMES} an ON {_BY_NAME} AND an.lname = lower(s.account_name) "
+    f"LEFT JOIN {_NAMES} an ON {_BY_NAME} AND an.lname = FOLD(s.account_name) "
     "LEFT JOIN accounts_contact ce ON ce.email = s.contact_email "
     "LEFT JOIN accounts_contact cx ON s.contact_email IS NULL AND cx.external_id = s.contact_ext "
     "LEFT JOIN accounts_program p ON p.external_id = s.program_ext "
@@ -246,7 +247,7 @@ class TouchpointStage:
 
     def _sql(self, text: str) -> str:
         """Name matching folds case the same way on every database (accounts.references.sql_lower)."""
-        return text.replace("lower(", f"{references.sql_lower(self.vendor)}(")
+        return text.replace("FOLD(", f"{references.sql_lower(self.vendor)}(")
 
     def discard(self, rows: set[int]) -> None:
         """Drop these staged rows (rejected ones, when the import skips bad rows)."""
@@ -285,10 +286,10 @@ class TouchpointStage:
                 # One pass: a row the upsert inserted has xmax 0, an updated one does not. Counting
                 # the new rows beforehand took a second anti-join against the whole table (7 s of
                 # a 48 s import of 200,000 rows into 10 million).
-                cur.execute(
+                cur.execute(self._sql(
                     f"WITH written AS ({insert} RETURNING (xmax = 0) AS inserted) "
                     f"SELECT count(*) FILTER (WHERE inserted), count(*) FROM written"
-                )
+                ))
                 created, written = cur.fetchone()
             else:
                 cur.execute(

@@ -293,33 +293,6 @@ def test_accounts_with_a_free_mail_domain(client, alice):
     assert "acme.com" not in card and "notgmail.com" not in card
 
 
-def test_the_free_mail_list_is_the_agreed_one():
-    assert isinstance(selectors.FREE_MAIL_DOMAINS, frozenset)
-    assert {
-        "gmail.com",
-        "googlemail.com",
-        "outlook.com",
-        "hotmail.com",
-        "live.com",
-        "yahoo.com",
-        "icloud.com",
-        "me.com",
-        "aol.com",
-        "gmx.de",
-        "gmx.net",
-        "web.de",
-        "proton.me",
-        "protonmail.com",
-        "mail.com",
-        "yandex.ru",
-        "qq.com",
-        "163.com",
-    } == selectors.FREE_MAIL_DOMAINS
-
-
-# ---------------------------------------------------------------------------- 6. and 7. duplicates
-
-
 def test_accounts_with_the_same_name_in_any_case(client, alice):
     a1 = _account("Acme", target=False, domain="acme.com", external_id="A1")
     a2 = _account("ACME ", target=False)
