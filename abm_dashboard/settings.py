@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "dashboard",
     "quality",
     "alerts",
+    "fit",
+    "sales",
 ]
 
 MIDDLEWARE = [

@@ -14,6 +14,8 @@ urlpatterns = [
     path("import/", include("imports.urls")),
     path("data-quality/", include("quality.urls")),
     path("alerts/", include("alerts.urls")),
+    path("fit/", include("fit.urls")),
+    path("", include("sales.urls")),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("metrics.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
