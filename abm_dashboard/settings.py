@@ -364,6 +364,9 @@ ALERTS_WEEKLY_HOUR_UTC = env.int("ALERTS_WEEKLY_HOUR_UTC", default=7)
 # (ALERTS_RETRY_BACKOFF_SECONDS, then twice that, …) before a delivery is marked failed.
 ALERTS_WEBHOOK_TIMEOUT_SECONDS = env.float("ALERTS_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 ALERTS_WEBHOOK_MAX_RETRIES = env.int("ALERTS_WEBHOOK_MAX_RETRIES", default=4)
+# Webhooks to loopback, private and link-local addresses are refused unless this is set (a receiver
+# on the company's own network, say): a user-typed URL must not reach the dashboard's neighbours.
+ALERTS_WEBHOOK_ALLOW_PRIVATE = env.bool("ALERTS_WEBHOOK_ALLOW_PRIVATE", default=False)
 ALERTS_EMAIL_MAX_RETRIES = env.int("ALERTS_EMAIL_MAX_RETRIES", default=3)
 ALERTS_RETRY_BACKOFF_SECONDS = env.int("ALERTS_RETRY_BACKOFF_SECONDS", default=30)
 # A delivery still "sending" after this long lost its worker mid-send: marked failed, not resent.

@@ -5,11 +5,18 @@ The URL is typed in by a user, so: only http(s); a short timeout (ALERTS_WEBHOOK
 body, and a redirect could point anywhere); and the URL never goes to a log or an error message,
 because incoming-webhook URLs (Slack's, for one) carry their secret in the path. What is kept is
 `display_target`: the scheme and host.
+
+And the request never reaches the dashboard's own network: unless ALERTS_WEBHOOK_ALLOW_PRIVATE is
+set, a connection whose peer is a loopback, private, link-local or otherwise non-public address is
+closed before anything is sent. The check is made on the connected socket, not on a DNS answer
+read earlier, so a name that resolves differently the second time cannot slip past it. (Through a
+proxy from the environment, the peer is the proxy, and the proxy decides.)
 """
 
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
 import urllib.error
 import urllib.request
@@ -61,13 +68,55 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
+class InternalAddress(OSError):
+    """The webhook's host is an address on the dashboard's own network."""
+
+
+def _peer_allowed(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 scope ("fe80::1%eth0") is not part of it
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class _PublicPeer:
+    """Mixed into http.client's connections: after connecting, refuse a non-public peer."""
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        if settings.ALERTS_WEBHOOK_ALLOW_PRIVATE or getattr(self, "_tunnel_host", None):
+            return
+        peer = self.sock.getpeername()[0]  # type: ignore[attr-defined]
+        if not _peer_allowed(peer):
+            self.close()  # type: ignore[attr-defined]
+            raise InternalAddress(peer)
+
+
+class _PublicHTTPConnection(_PublicPeer, http.client.HTTPConnection):
+    pass
+
+
+class _PublicHTTPSConnection(_PublicPeer, http.client.HTTPSConnection):
+    pass
+
+
+class _PublicHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_PublicHTTPConnection, req)
+
+
+class _PublicHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_PublicHTTPSConnection, req, context=self._context)
+
+
 def _opener() -> urllib.request.OpenerDirector:
     # Built by hand rather than with build_opener(): no file://, ftp:// or data: handlers at all.
     opener = urllib.request.OpenerDirector()
     for handler in (
         urllib.request.ProxyHandler(),
-        urllib.request.HTTPHandler(),
-        urllib.request.HTTPSHandler(),
+        _PublicHTTPHandler(),
+        _PublicHTTPSHandler(),
         _NoRedirects(),
         urllib.request.HTTPDefaultErrorHandler(),
         urllib.request.HTTPErrorProcessor(),
@@ -95,6 +144,12 @@ def post_json(url: str, body: dict[str, Any]) -> int:
             raise WebhookFailed(f"HTTP {exc.code}: a redirect, which is not followed", transient=False) from None
         raise WebhookFailed(f"HTTP {exc.code} {exc.reason}", transient=exc.code in TRANSIENT_STATUSES) from None
     except urllib.error.URLError as exc:
+        if isinstance(exc.reason, InternalAddress):
+            raise WebhookFailed(
+                "The host is an internal address; webhooks go only to public addresses"
+                " (ALERTS_WEBHOOK_ALLOW_PRIVATE allows others)",
+                transient=False,
+            ) from None
         # Connection refused, unknown host, TLS failure: the receiver may come back.
         raise WebhookFailed(f"Could not connect: {exc.reason}", transient=True) from None
     except TimeoutError:

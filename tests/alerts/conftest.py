@@ -168,10 +168,12 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(settings) -> Iterator[Receiver]:
     import json
     import time
 
+    # The receiver listens on 127.0.0.1, an address webhooks are refused by default.
+    settings.ALERTS_WEBHOOK_ALLOW_PRIVATE = True
     state = Receiver(url="", script=[])
 
     class Handler(http.server.BaseHTTPRequestHandler):

@@ -116,6 +116,31 @@ def test_a_slow_receiver_times_out_quickly(hooked, receiver, settings):
     assert failed.value.transient and failed.value.reason == "No answer within 0.3 s"
 
 
+def test_a_receiver_on_an_internal_address_gets_nothing_unless_allowed(receiver, settings):
+    settings.ALERTS_WEBHOOK_ALLOW_PRIVATE = False
+    with pytest.raises(WebhookFailed) as failed:
+        post_json(receiver.url, {"text": "hello"})
+    assert not failed.value.transient
+    assert failed.value.reason.startswith("The host is an internal address")
+    assert "s3cr3t" not in failed.value.reason
+    assert receiver.requests == []  # the socket was closed before a byte of the request was sent
+
+    settings.ALERTS_WEBHOOK_ALLOW_PRIVATE = True
+    assert post_json(receiver.url, {"text": "hello"}) == 200
+
+
+@pytest.mark.parametrize(
+    ("address", "allowed"),
+    [("127.0.0.1", False), ("10.1.2.3", False), ("192.168.0.5", False), ("169.254.169.254", False),
+     ("::1", False), ("::ffff:127.0.0.1", False), ("fe80::1%eth0", False), ("0.0.0.0", False),
+     ("224.0.0.1", False), ("93.184.216.34", True), ("2606:4700::1111", True)],
+)
+def test_which_peers_are_public(address, allowed):
+    from alerts.webhooks import _peer_allowed
+
+    assert _peer_allowed(address) is allowed
+
+
 def test_an_unreachable_receiver_is_a_transient_failure():
     with pytest.raises(WebhookFailed) as failed:
         post_json("http://127.0.0.1:9/hook", {"text": "hello"})  # the discard port: nothing listens
