@@ -24,3 +24,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include("dashboard.urls")),
 ]
+
+handler500 = "abm_dashboard.views.server_error"

@@ -1,10 +1,13 @@
 import logging
+import sys
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.template import loader
+from django.views import defaults
 
 from abm_dashboard.broker import redis_answers
 from accounts.roles import home_url_name
@@ -39,3 +42,26 @@ def _database_check() -> str:
         logger.exception("Health check: the database did not answer")
         return "unavailable"
     return "ok"
+
+
+# How long a client told "the database is unavailable" should wait before trying again.
+DATABASE_RETRY_AFTER_SECONDS = 30
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: an error because the database is down or refusing work answers 503, saying so.
+
+    Django calls this while the exception is being handled, so sys.exc_info() names it. Anything
+    else is the ordinary 500 page. The 503 page is rendered without the request's context
+    processors, which would read the database (the user's groups) again.
+    """
+    exc = sys.exc_info()[1]
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return defaults.server_error(request)
+    message = "The database is unavailable or too busy to answer. Nothing was changed; try again in a minute."
+    if request.path_info.startswith(("/api/", "/healthz")):
+        response: HttpResponse = JsonResponse({"detail": message}, status=503)
+    else:
+        response = HttpResponse(loader.render_to_string("database_unavailable.html", {"message": message}), status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response

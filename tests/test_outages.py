@@ -95,6 +95,40 @@ def test_database_down_is_a_503_even_for_a_logged_in_browser(client, alice, no_r
 
 
 @pytest.mark.django_db
+def test_pages_and_the_api_answer_503_while_the_database_is_down(client, alice, no_redis, monkeypatch):
+    """Not a bare 500: the page says the database is unreachable, changes nothing and tells no
+    connection detail; the API answers the same in JSON."""
+    client.force_login(alice)
+    client.raise_request_exception = False
+
+    def refuse() -> None:
+        raise OperationalError(DB_ERROR)
+
+    monkeypatch.setattr(connection, "ensure_connection", refuse)
+    page = client.get("/accounts/")
+    assert page.status_code == 503 and page["Retry-After"] == "30"
+    assert "The dashboard cannot reach its database" in page.content.decode()
+    _assert_tells_nothing(page)
+    api = client.get("/api/v1/accounts/")
+    assert api.status_code == 503
+    assert api.json()["detail"].startswith("The database is unavailable or too busy to answer.")
+    _assert_tells_nothing(api)
+
+
+def test_any_other_error_is_still_the_plain_500(client, alice, monkeypatch, db):
+    client.force_login(alice)
+    client.raise_request_exception = False
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr("abm_dashboard.views.redirect", broken)
+    response = client.get("/")
+    assert response.status_code == 500
+    assert "database" not in response.content.decode()
+
+
+@pytest.mark.django_db
 def test_broker_down_is_a_503_naming_the_broker(client, settings, caplog):
     settings.REDIS_URL = DEAD_REDIS
     started = time.monotonic()
