@@ -37,6 +37,18 @@ def _schedule_nightly(sender: Celery, **kwargs) -> None:
             "task": "imports.tasks.sweep_import_jobs",
             "schedule": 300.0,
         },
+        # The ICP fit score learns from the deals closed up to yesterday and rescores every account
+        # (fit/tasks.py); one run a night is enough, as deals close at the pace of sales cycles.
+        "nightly-fit": {
+            "task": "fit.tasks.train_fit",
+            "schedule": crontab(hour=settings.FIT_NIGHTLY_HOUR_UTC, minute=0),
+        },
+        # On PostgreSQL, touchpoints are partitioned by month (accounts/partitions.py): the coming
+        # months' partitions are made ahead, so an import never has to create one mid-run.
+        "touchpoint-partitions": {
+            "task": "accounts.tasks.create_touchpoint_partitions",
+            "schedule": crontab(hour=2, minute=15),
+        },
         # Uploaded files hold customer data: kept IMPORT_RETENTION_DAYS, then deleted.
         "purge-import-files": {
             "task": "imports.tasks.purge_import_files",

@@ -318,6 +318,12 @@ METRICS_BACKFILL_MAX_DAYS = env.int("METRICS_BACKFILL_MAX_DAYS", default=7)
 METRICS_RUN_STALL_MINUTES = env.int("METRICS_RUN_STALL_MINUTES", default=10)
 METRICS_RUN_MAX_ATTEMPTS = env.int("METRICS_RUN_MAX_ATTEMPTS", default=3)
 
+# The ICP fit score (fit/, docs/metrics.md "Fit"): retrained every night at this hour, after the
+# metrics run; learnt from closed new-business deals only with at least this many won and as many
+# lost (fewer: the marketer's rule profile scores the accounts instead).
+FIT_NIGHTLY_HOUR_UTC = env.int("FIT_NIGHTLY_HOUR_UTC", default=3)
+FIT_MIN_DEALS = env.int("FIT_MIN_DEALS", default=30)
+
 # Imports (docs/import.md, docs/operations.md): the largest upload the page accepts, how long
 # uploads and rejected-row files are kept, and after how long without progress a running import
 # is declared lost with its worker.

@@ -232,6 +232,14 @@ class TouchpointKind(models.TextChoices):
     PRODUCT_USAGE = "product_usage", "Product usage"
     DIRECT_MAIL_RESPONSE = "direct_mail_response", "Direct mail response"
     NPS_RESPONSE = "nps_response", "NPS response"
+    # Outbound rep actions (sales activity): something we did, not time the account spent with
+    # us, so no engagement minutes and no awareness; their replies and connects are the kinds above.
+    CALL_ATTEMPT = "call_attempt", "Call attempt (not connected)"
+    SALES_EMAIL = "sales_email", "Sales email sent"
+
+
+# The outbound rep actions above: never weighted with engagement minutes (MetricSettings refuses a weight).
+REP_ACTION_KINDS = frozenset({TouchpointKind.CALL_ATTEMPT, TouchpointKind.SALES_EMAIL})
 
 
 # Which touchpoint kinds count as a program's success when the program names none (METRICS.md §4).
@@ -306,6 +314,11 @@ class Touchpoint(models.Model):
     score = models.SmallIntegerField(null=True, blank=True, help_text="E.g. an NPS score 0–10.")
     source = models.CharField(max_length=50, help_text="Where it came from: salesforce, hubspot, marketo, api, demo…")
     external_id = models.CharField(max_length=150)
+    # The rep who made the call, sent the email or held the meeting, when the source says so.
+    performed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="touchpoints_performed",
+        db_index=False, help_text="The sales rep who performed this touch (sales activity).",
+    )
 
     class Meta:
         constraints = [
@@ -319,6 +332,8 @@ class Touchpoint(models.Model):
             models.Index(fields=["program", "occurred_at"], name="touchpoint_program_time"),
             # The heatmap and "newly engaged contacts".
             models.Index(fields=["contact", "occurred_at"], name="touchpoint_contact_time"),
+            # Sales activity per rep and day (sales.activity).
+            models.Index(fields=["performed_by", "occurred_at"], name="touchpoint_performer_time"),
         ]
 
     def __str__(self) -> str:

@@ -33,3 +33,10 @@ def home_url_name(user: AbstractBaseUser | AnonymousUser) -> str:
     if EXECUTIVE in groups and not groups & {MARKETING, ADMIN}:
         return "dashboard:influence"
     return "dashboard:account_list"
+
+
+def can_see_contact_details(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Emails and phones are for the people who contact or manage contacts: sales, marketing and
+    admins. Executives see people's names, titles and figures, never how to reach them; so does
+    anyone in no group (personal data is shown only to those who need it)."""
+    return user.is_authenticated and (user.is_superuser or bool(user_groups(user) & {SALES, MARKETING, ADMIN}))

@@ -3,8 +3,10 @@
 Rows go into a temporary staging table (COPY on PostgreSQL, batched executemany on SQLite);
 references (account external id, domain or name; contact email / external id; program
 external id) are then checked and resolved with set-based SQL, and one INSERT … SELECT … ON CONFLICT (source,
-external_id) DO UPDATE … WHERE something changed writes them. A touch that is already stored
-with the same values is left alone, so re-importing a file reports it as unchanged.
+external_id) DO UPDATE … WHERE something changed writes them, new rows in (account, occurred_at)
+order. (PostgreSQL's partitioned table has no such unique key: there the stored touches are found
+through accounts_touchpoint_key, updated, and the new ones inserted; accounts.partitions.) A touch
+that is already stored with the same values is left alone, so re-importing a file reports it as unchanged.
 
 Everything happens inside the caller's transaction; the staging table disappears with it.
 """
@@ -19,14 +21,15 @@ from typing import Any, NamedTuple
 
 from django.db import connection
 
-from accounts import references
+from accounts import partitions, references, signals
 from accounts.services import InvalidRecord, Problem, validate_domain
 
 STAGE = "imports_touchpoint_stage"
 # The reason given for an ambiguous account name; the caller replaces it with the candidates.
 AMBIGUOUS = "ambiguous account name"
 _COLUMNS = ("row_no", "source", "external_id", "kind", "occurred_at", "minutes", "score",
-            "account_ext", "contact_email", "contact_ext", "program_ext", "account_domain", "account_name")
+            "account_ext", "contact_email", "contact_ext", "program_ext", "account_domain", "account_name",
+            "performed_by")
 _BATCH = 5000
 
 
@@ -45,6 +48,8 @@ class StagedRow(NamedTuple):
     # When no account_ext is given: the account's normalised domain, else its name (case-insensitive).
     account_domain: str | None = None
     account_name: str | None = None
+    # The rep who performed the touch: a user's email, normalised (sales activity).
+    performed_by: str | None = None
 
 
 def touchpoint_refs(*, refs: Mapping[str, str | None], check_email: Callable[[str], str | None]) -> dict[str, Any]:
@@ -58,6 +63,11 @@ def touchpoint_refs(*, refs: Mapping[str, str | None], check_email: Callable[[st
         email = check_email(refs["contact_email"])
         if email is None:
             problems.append(Problem("contact_email", f"{refs['contact_email']!r} is not an email address"))
+    performed_by = None
+    if refs.get("performed_by"):
+        performed_by = check_email(refs["performed_by"])
+        if performed_by is None:
+            problems.append(Problem("performed_by", f"{refs['performed_by']!r} is not an email address"))
     account_ext = (refs.get("account_external_id") or "").strip() or None
     account_domain = account_name = None
     if not account_ext:
@@ -75,14 +85,15 @@ def touchpoint_refs(*, refs: Mapping[str, str | None], check_email: Callable[[st
         raise InvalidRecord(problems)
     return {"account_ext": account_ext, "contact_email": email, "contact_ext": contact_ext,
             "program_ext": (refs.get("program_external_id") or "").strip() or None,
-            "account_domain": account_domain, "account_name": account_name}
+            "account_domain": account_domain, "account_name": account_name, "performed_by": performed_by}
 
 
 def staged_row(row_no: int, clean: Mapping[str, Any], refs: Mapping[str, Any]) -> StagedRow:
     """touchpoint_clean()'s output and touchpoint_refs()'s, as the row to stage."""
     return StagedRow(row_no, clean["source"], clean["external_id"], clean["kind"], clean["occurred_at"],
                      clean["minutes"], clean["score"], refs["account_ext"], refs["contact_email"],
-                     refs["contact_ext"], refs["program_ext"], refs["account_domain"], refs["account_name"])
+                     refs["contact_ext"], refs["program_ext"], refs["account_domain"], refs["account_name"],
+                     refs.get("performed_by"))
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,11 @@ _BY_NAME = "s.account_ext IS NULL AND s.account_domain IS NULL AND s.account_nam
 _NO_ACCOUNT_GIVEN = "s.account_ext IS NULL AND s.account_domain IS NULL AND s.account_name IS NULL"
 _NAMES = (f"(SELECT FOLD(name) AS lname, min(id) AS id, count(*) AS n FROM accounts_account "
           f"WHERE FOLD(name) IN (SELECT FOLD(account_name) FROM {STAGE}) GROUP BY FOLD(name))")
+# The rep a touch names by email: the user with that email (the first by id, as an account's owner
+# is found by accounts.services.owner_for_email). Unlike an account's owner, an unknown one is a
+# row error: activity is never credited to a user nobody can log in as.
+_PERFORMERS = (f"(SELECT FOLD(email) AS email, min(id) AS id FROM auth_user "
+               f"WHERE FOLD(email) IN (SELECT performed_by FROM {STAGE}) GROUP BY FOLD(email))")
 
 # One check per reference; each is a WHERE clause over the staging row `s`, and a reason.
 _CHECKS: tuple[tuple[str, str, str], ...] = (
@@ -125,6 +141,9 @@ _CHECKS: tuple[tuple[str, str, str], ...] = (
     ("program_external_id",
      "s.program_ext IS NOT NULL AND NOT EXISTS (SELECT 1 FROM accounts_program p WHERE p.external_id = s.program_ext)",
      "'unknown program ' || s.program_ext"),
+    ("performed_by",
+     "s.performed_by IS NOT NULL AND NOT EXISTS (SELECT 1 FROM auth_user u WHERE FOLD(u.email) = s.performed_by)",
+     "'no user has the email ' || s.performed_by"),
     ("account_external_id",
      f"{_NO_ACCOUNT_GIVEN} AND NOT EXISTS (SELECT 1 FROM accounts_contact c WHERE c.account_id IS NOT NULL AND "
      "((s.contact_email IS NOT NULL AND c.email = s.contact_email) OR "
@@ -143,6 +162,7 @@ _JOINS = (
     "LEFT JOIN accounts_contact ce ON ce.email = s.contact_email "
     "LEFT JOIN accounts_contact cx ON s.contact_email IS NULL AND cx.external_id = s.contact_ext "
     "LEFT JOIN accounts_program p ON p.external_id = s.program_ext "
+    f"LEFT JOIN {_PERFORMERS} u ON u.email = s.performed_by "
 )
 # The _CHECKS in one scan (external ids, domains and emails are unique and names are grouped, so
 # the joins never multiply rows).
@@ -155,6 +175,7 @@ _COUNT_PROBLEMS = (
     "count(*) FILTER (WHERE s.contact_email IS NOT NULL AND ce.id IS NULL), "
     "count(*) FILTER (WHERE s.contact_ext IS NOT NULL AND s.contact_email IS NULL AND cx.id IS NULL), "
     "count(*) FILTER (WHERE s.program_ext IS NOT NULL AND p.id IS NULL), "
+    "count(*) FILTER (WHERE s.performed_by IS NOT NULL AND u.id IS NULL), "
     f"count(*) FILTER (WHERE {_NO_ACCOUNT_GIVEN} AND COALESCE(ce.id, cx.id) IS NOT NULL "
     "AND COALESCE(ce.account_id, cx.account_id) IS NULL) " + _JOINS
 )
@@ -168,6 +189,8 @@ class TouchpointStage:
     def __init__(self) -> None:
         self.vendor = connection.vendor
         self.count = 0
+        self.partitioned = False  # set by upsert(): PostgreSQL's monthly partitions (accounts.partitions)
+        self.stored = 0
         self._pending: list[tuple] = []
 
     def create(self) -> None:
@@ -179,7 +202,7 @@ class TouchpointStage:
                 f"CREATE TEMPORARY TABLE {STAGE} (row_no bigint, source varchar(50), external_id varchar(150), "
                 f"kind varchar(30), occurred_at {ts}, minutes decimal(8, 2), score integer, account_ext varchar(100), "
                 f"contact_email varchar(254), contact_ext varchar(100), program_ext varchar(100), "
-                f"account_domain varchar(255), account_name varchar(255)){on_commit}"
+                f"account_domain varchar(255), account_name varchar(255), performed_by varchar(254)){on_commit}"
             )
 
     def add(self, rows: Iterable[StagedRow]) -> None:
@@ -258,27 +281,48 @@ class TouchpointStage:
                 cur.execute(f"DELETE FROM {STAGE} WHERE row_no IN ({', '.join(['%s'] * len(chunk))})", chunk)
         self.count -= len(ordered)
 
+    # How the upsert (and signals.stage_changes) find the stored touch of a staged row `s`, as `t`.
+    # Partitioned (PostgreSQL, accounts.partitions): through the key table, looked up once into
+    # the stage by _find_stored(), since the partitioned table has no index on the key itself.
+    STORED_BY_KEY = "LEFT JOIN accounts_touchpoint t ON t.source = s.source AND t.external_id = s.external_id "
+    STORED_BY_ID = "LEFT JOIN accounts_touchpoint t ON t.id = s.stored_id AND t.occurred_at = s.stored_at "
+
+    @property
+    def stored_join(self) -> str:
+        return self.STORED_BY_ID if self.partitioned else self.STORED_BY_KEY
+
     def upsert(self) -> tuple[int, int, int]:
         """Write the staged rows: (created, updated, unchanged).
 
-        Only new and changed rows reach the INSERT: ON CONFLICT DO UPDATE would lock (and so
-        rewrite) every conflicting row even when its WHERE then skips it, which made re-imports slow.
+        New rows go in in (account, occurred_at) order, so each account's touches sit together in
+        the table and its indexes grow at few places. Only new and changed rows reach the INSERT:
+        ON CONFLICT DO UPDATE would lock (and so rewrite) every conflicting row even when its WHERE
+        then skips it, which made re-imports slow.
         """
         self.flush()
-        columns = ("account_id", "contact_id", "program_id", "kind", "occurred_at", "minutes", "score")
+        self.partitioned = partitions.is_partitioned()
+        if self.partitioned:
+            self._find_stored()
+        signals.stage_changes(self)  # on commit: touchpoints_changed (the metrics refresh those accounts)
+        if self.partitioned:
+            return self._upsert_partitioned()
+        columns = ("account_id", "contact_id", "program_id", "kind", "occurred_at", "minutes", "score",
+                   "performed_by_id")
         resolved = (_ACCOUNT, "COALESCE(ce.id, cx.id)", "p.id", "s.kind",
-                    "s.occurred_at", "s.minutes", "s.score")
+                    "s.occurred_at", "s.minutes", "s.score", "u.id")
         differs = " OR ".join(f"t.{c} IS DISTINCT FROM {v}" for c, v in zip(columns, resolved, strict=True))
         changed = " OR ".join(f"t.{c} IS DISTINCT FROM excluded.{c}" for c in columns)
         insert = (
             f"INSERT INTO accounts_touchpoint AS t (account_id, contact_id, program_id, kind, occurred_at, minutes, "
-            f"score, source, external_id) "
+            f"score, performed_by_id, source, external_id) "
             f"SELECT {', '.join(resolved)}, s.source, s.external_id {_JOINS}"
-            f"LEFT JOIN accounts_touchpoint t ON t.source = s.source AND t.external_id = s.external_id "
+            f"{self.STORED_BY_KEY}"
             f"WHERE t.id IS NULL OR {differs} "
+            f"ORDER BY 1, s.occurred_at "
             f"ON CONFLICT (source, external_id) DO UPDATE SET account_id = excluded.account_id, "
             f"contact_id = excluded.contact_id, program_id = excluded.program_id, kind = excluded.kind, "
-            f"occurred_at = excluded.occurred_at, minutes = excluded.minutes, score = excluded.score "
+            f"occurred_at = excluded.occurred_at, minutes = excluded.minutes, score = excluded.score, "
+            f"performed_by_id = excluded.performed_by_id "
             f"WHERE {changed}"
         )
         with connection.cursor() as cur:
@@ -301,6 +345,48 @@ class TouchpointStage:
                 written = cur.rowcount
         updated = written - created
         return created, updated, self.count - written
+
+    def _find_stored(self) -> None:
+        """Partitioned: the months' partitions made, and each staged row's stored touch (id and
+        occurred_at, from the key table) noted in the stage. The lock keeps a concurrent upsert from
+        storing a key between this look-up and the insert."""
+        partitions.lock()
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date FROM {STAGE}")
+            partitions.ensure_months(r[0] for r in cur.fetchall())
+            cur.execute(f"ALTER TABLE {STAGE} ADD COLUMN stored_id bigint, ADD COLUMN stored_at timestamptz")
+            cur.execute(f"UPDATE {STAGE} s SET stored_id = k.touchpoint_id, stored_at = k.occurred_at "
+                        f"FROM {partitions.KEYS} k WHERE k.source = s.source AND k.external_id = s.external_id")
+            self.stored = cur.rowcount
+            cur.execute(f"ANALYZE {STAGE}")
+
+    def _upsert_partitioned(self) -> tuple[int, int, int]:
+        """PostgreSQL's monthly partitions (accounts.partitions): a unique key there must include
+        occurred_at, so there is no ON CONFLICT (source, external_id). Stored touches are updated in
+        place (moving to another month's partition when their date changed), new ones inserted."""
+        columns = ("account_id", "contact_id", "program_id", "kind", "occurred_at", "minutes", "score",
+                   "performed_by_id")
+        resolved = (_ACCOUNT, "COALESCE(ce.id, cx.id)", "p.id", "s.kind", "s.occurred_at", "s.minutes", "s.score",
+                    "u.id")
+        updated = 0
+        with connection.cursor() as cur:
+            if self.stored:
+                differs = " OR ".join(f"t.{c} IS DISTINCT FROM r.{c}" for c in columns)
+                cur.execute(self._sql(
+                    f"UPDATE accounts_touchpoint t SET {', '.join(f'{c} = r.{c}' for c in columns)} "
+                    f"FROM (SELECT s.stored_id, s.stored_at, "
+                    f"{', '.join(f'{v} AS {c}' for c, v in zip(columns, resolved, strict=True))} {_JOINS}"
+                    f"WHERE s.stored_id IS NOT NULL) r "
+                    f"WHERE t.id = r.stored_id AND t.occurred_at = r.stored_at AND ({differs})"
+                ))
+                updated = cur.rowcount
+            cur.execute(self._sql(
+                f"INSERT INTO accounts_touchpoint ({', '.join(columns)}, source, external_id) "
+                f"SELECT {', '.join(resolved)}, s.source, s.external_id {_JOINS}"
+                f"WHERE s.stored_id IS NULL ORDER BY 1, s.occurred_at"
+            ))
+            created = cur.rowcount
+        return created, updated, self.count - created - updated
 
 
 def _with_candidates(found: list[StageProblem]) -> list[StageProblem]:

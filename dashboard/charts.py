@@ -1,9 +1,12 @@
 """Plotly figures for the dashboard, built in Python and drawn by static/js/charts.js.
 
 Each builder takes rows a selector read and returns a plain dict (data, layout, config) that
-the template embeds with `json_script`. Every family has one colour on every page, the same as
-the CSS variables in static/css/app.css. Layouts use the "none" template, so a figure carries
-only its own data (the default template would add ~7 KB to each one).
+the template embeds with `json_script`. The dicts are written out by hand rather than through
+plotly.graph_objects: validating every property costs milliseconds per figure on each request,
+and the output is the same JSON (tests/dashboard/test_charts_json.py checks each builder's dict
+against plotly's own validation). Every family has one colour on every page, the same as the CSS
+variables in static/css/app.css. Layouts use the "none" template, so a figure carries only its
+own data (the default template would add ~7 KB to each one).
 """
 
 from __future__ import annotations
@@ -11,8 +14,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
-
-import plotly.graph_objects as go
 
 from accounts.models import Channel
 from dashboard.selectors import CreditRow, Heatmap, OutcomeRow, ProgramRow
@@ -60,6 +61,9 @@ KIND_COLOURS: dict[str, str] = {
     "direct_mail_response": "#8c6d31",
     "product_usage": "#636363",
     "nps_response": "#bdbdbd",
+    # A rep's outbound actions (sales activity): light shades of the sales reds and the email blues.
+    "call_attempt": "#fcbba1",
+    "sales_email": "#6baed6",
 }
 # Shades for several series of one family (lighter = shorter window / weaker signal).
 ENGAGEMENT_SHADES = ("#f4a582", "#e4572e", "#9e2a0c")
@@ -67,11 +71,29 @@ INFLUENCE_SHADES = ("#f0d77a", "#d4a017", "#8a6a0b")
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 
 Figure = dict[str, Any]
+Trace = dict[str, Any]
+
+# plotly's "none" template as graph_objects writes it into a figure's layout (plotly.js knows no
+# template names, only the object).
+NONE_TEMPLATE: dict[str, Any] = {"data": {"scatter": [{"type": "scatter"}]}}
+
+
+def _trace(kind: str, **props: Any) -> Trace:
+    """One trace of plotly type `kind` (scatter, bar, heatmap, funnel) with its properties."""
+    return {"type": kind, **props}
+
+
+def _scatter(**props: Any) -> Trace:
+    return _trace("scatter", **props)
+
+
+def _bar(**props: Any) -> Trace:
+    return _trace("bar", **props)
 
 
 def _layout(*, height: int, x_title: str = "", y_title: str = "", **extra: Any) -> dict[str, Any]:
     layout: dict[str, Any] = {
-        "template": "none",
+        "template": NONE_TEMPLATE,
         "height": height,
         "margin": {"l": 60, "r": 20, "t": 36, "b": 50},
         "font": {"family": FONT, "size": 12, "color": "#1d2330"},
@@ -104,10 +126,12 @@ def _mean_axis(values: Sequence[float]) -> dict[str, Any]:
     return {"tickmode": "linear", "tick0": 0, "dtick": step, "tickformat": ",d" if step >= 1 else ".1f"}
 
 
-def _finish(fig: go.Figure, *, static: bool = False) -> Figure:
-    out = fig.to_plotly_json()
-    out["config"] = {"displayModeBar": False, "staticPlot": True} if static else {"displayModeBar": False}
-    return out
+def _finish(data: Trace | list[Trace], layout: dict[str, Any], *, static: bool = False) -> Figure:
+    return {
+        "data": [data] if isinstance(data, dict) else data,
+        "layout": layout,
+        "config": {"displayModeBar": False, "staticPlot": True} if static else {"displayModeBar": False},
+    }
 
 
 def _dates(days: Sequence[dt.date]) -> list[str]:
@@ -130,8 +154,8 @@ def sparkline(history: Sequence[AccountSnapshot], family: str) -> Figure:
     """A tiny line of the tile's headline figure over the account's snapshot history."""
     name = SPARKLINE_FIELDS[family]
     values = [float(getattr(s, name)) for s in history]
-    fig = go.Figure(
-        go.Scatter(
+    return _finish(
+        _scatter(
             x=_dates([s.as_of for s in history]),
             y=values,
             mode="lines",
@@ -141,29 +165,29 @@ def sparkline(history: Sequence[AccountSnapshot], family: str) -> Figure:
             name=name,
             hovertemplate="%{x}: %{y}<extra></extra>",
         ),
-        layout=_layout(
+        _layout(
             height=60,
             margin={"l": 2, "r": 2, "t": 2, "b": 2},
             xaxis={"visible": False},
             yaxis={"visible": False},
             showlegend=False,
         ),
+        static=True,
     )
-    return _finish(fig, static=True)
 
 
 def minutes_over_time(history: Sequence[AccountSnapshot]) -> Figure:
     """Engagement minutes over the last 7, 30 and 90 days, one point per snapshot day."""
     x = _dates([s.as_of for s in history])
     traces = [
-        go.Scatter(x=x, y=[s.minutes_7d for s in history], name="Last 7 days", mode="lines",
-                   line={"color": ENGAGEMENT_SHADES[0], "width": 2}),
-        go.Scatter(x=x, y=[s.minutes_30d for s in history], name="Last 30 days", mode="lines",
-                   line={"color": ENGAGEMENT_SHADES[1], "width": 2}),
-        go.Scatter(x=x, y=[s.minutes_90d for s in history], name="Last 90 days", mode="lines",
-                   line={"color": ENGAGEMENT_SHADES[2], "width": 2}),
+        _scatter(x=x, y=[s.minutes_7d for s in history], name="Last 7 days", mode="lines",
+                 line={"color": ENGAGEMENT_SHADES[0], "width": 2}),
+        _scatter(x=x, y=[s.minutes_30d for s in history], name="Last 30 days", mode="lines",
+                 line={"color": ENGAGEMENT_SHADES[1], "width": 2}),
+        _scatter(x=x, y=[s.minutes_90d for s in history], name="Last 90 days", mode="lines",
+                 line={"color": ENGAGEMENT_SHADES[2], "width": 2}),
     ]
-    return _finish(go.Figure(traces, layout=_layout(height=300, x_title="Snapshot day", y_title="Engagement minutes")))
+    return _finish(traces, _layout(height=300, x_title="Snapshot day", y_title="Engagement minutes"))
 
 
 def minutes_by_kind(history: Sequence[AccountSnapshot], *, weeks: int = 13) -> Figure:
@@ -172,7 +196,7 @@ def minutes_by_kind(history: Sequence[AccountSnapshot], *, weeks: int = 13) -> F
     kinds = sorted({k for s in sampled for k, v in (s.minutes_by_kind or {}).items() if v})
     x = _dates([s.as_of for s in sampled])
     traces = [
-        go.Bar(
+        _bar(
             x=x,
             y=[float((s.minutes_by_kind or {}).get(kind, 0)) for s in sampled],
             name=kind.replace("_", " "),
@@ -180,18 +204,17 @@ def minutes_by_kind(history: Sequence[AccountSnapshot], *, weeks: int = 13) -> F
         )
         for kind in kinds
     ]
-    return _finish(
-        go.Figure(traces, layout=_layout(height=380, barmode="stack", x_title="Snapshot day",
-                                         y_title="Minutes in the 90 days before", margin={"t": 10},
-                                         legend={"orientation": "v", "x": 1.02, "y": 1, "yanchor": "top",
-                                                 "font": {"size": 10}}))
-    )
+    return _finish(traces, _layout(height=380, barmode="stack", x_title="Snapshot day",
+                                   y_title="Minutes in the 90 days before", margin={"t": 10},
+                                   legend={"orientation": "v", "x": 1.02, "y": 1, "yanchor": "top",
+                                           "font": {"size": 10}}))
 
 
 def contact_heatmap(heatmap: Heatmap) -> Figure:
     height = max(200, 60 + 26 * len(heatmap.rows))
-    fig = go.Figure(
-        go.Heatmap(
+    return _finish(
+        _trace(
+            "heatmap",
             z=heatmap.z,
             x=[f"{w:%b %d}" for w in heatmap.weeks],
             y=heatmap.rows,
@@ -202,10 +225,8 @@ def contact_heatmap(heatmap: Heatmap) -> Figure:
             colorbar={"title": {"text": "min"}, "thickness": 12},
             hovertemplate="%{y}<br>week of %{x}: %{z} min<extra></extra>",
         ),
-        layout=_layout(height=height, x_title="Week starting", y_title="", hovermode="closest",
-                       yaxis={"autorange": "reversed", "rangemode": "normal"}),
-    )
-    return _finish(fig)
+        _layout(height=height, x_title="Week starting", y_title="", hovermode="closest",
+                yaxis={"autorange": "reversed", "rangemode": "normal"}))
 
 
 # ---------------------------------------------------------------------------- segments
@@ -224,17 +245,16 @@ FUNNEL_STAGES = (
 
 def funnel(snapshot: SegmentSnapshot) -> Figure:
     """Accounts at or past each journey stage (METRICS.md), from the segment snapshot."""
-    fig = go.Figure(
-        go.Funnel(
+    return _finish(
+        _trace(
+            "funnel",
             y=[label for label, _, _ in FUNNEL_STAGES],
             x=[getattr(snapshot, f) for _, f, _ in FUNNEL_STAGES],
             marker={"color": [COLOURS[c] for _, _, c in FUNNEL_STAGES]},
             textinfo="value+percent initial",
             hovertemplate="%{y}: %{x} accounts (%{percentInitial:.0%} of all)<extra></extra>",
         ),
-        layout=_layout(height=320, margin={"l": 150, "r": 20, "t": 10, "b": 20}, hovermode="closest"),
-    )
-    return _finish(fig)
+        _layout(height=320, margin={"l": 150, "r": 20, "t": 10, "b": 20}, hovermode="closest"))
 
 
 def funnel_compare(a_name: str, a: SegmentSnapshot, b_name: str, b: SegmentSnapshot) -> Figure:
@@ -244,15 +264,13 @@ def funnel_compare(a_name: str, a: SegmentSnapshot, b_name: str, b: SegmentSnaps
     def shares(s: SegmentSnapshot) -> list[float]:
         return [round(getattr(s, f) / s.accounts, 4) if s.accounts else 0.0 for _, f, _ in FUNNEL_STAGES]
 
-    fig = go.Figure(
+    return _finish(
         [
-            go.Bar(x=labels, y=shares(a), name=a_name, marker={"color": COLOURS["engagement"]}),
-            go.Bar(x=labels, y=shares(b), name=b_name, marker={"color": COLOURS["neutral"]}),
+            _bar(x=labels, y=shares(a), name=a_name, marker={"color": COLOURS["engagement"]}),
+            _bar(x=labels, y=shares(b), name=b_name, marker={"color": COLOURS["neutral"]}),
         ],
-        layout=_layout(height=300, barmode="group", x_title="Journey stage",
-                       y_title="Share of the segment's accounts", yaxis={"tickformat": ".0%", "range": [0, 1]}),
-    )
-    return _finish(fig)
+        _layout(height=300, barmode="group", x_title="Journey stage",
+                y_title="Share of the segment's accounts", yaxis={"tickformat": ".0%", "range": [0, 1]}))
 
 
 def segment_trend(history: Sequence[SegmentSnapshot]) -> Figure:
@@ -263,10 +281,10 @@ def segment_trend(history: Sequence[SegmentSnapshot]) -> Figure:
         return [round(getattr(s, count_field) / s.accounts, 4) if s.accounts else 0.0 for s in history]
 
     def line(name: str, y: list[float], colour: str, *, dash: str = "solid", fmt: str = ".0%",
-             **extra: Any) -> go.Scatter:
+             **extra: Any) -> Trace:
         # The hover in the axis' format (whole percentages; one decimal for the mean), not a raw float.
-        return go.Scatter(x=x, y=y, name=name, line={"color": colour, "dash": dash},
-                          hovertemplate=f"{name}: %{{y:{fmt}}}<extra></extra>", **extra)
+        return _scatter(x=x, y=y, name=name, line={"color": colour, "dash": dash},
+                        hovertemplate=f"{name}: %{{y:{fmt}}}<extra></extra>", **extra)
 
     traces = [
         line("Covered", [s.covered_share for s in history], COLOURS["coverage"]),
@@ -284,17 +302,15 @@ def segment_trend(history: Sequence[SegmentSnapshot]) -> Figure:
                 "showgrid": False, **_mean_axis([s.mean_programs_reached for s in history])},
         margin={"r": 60, "t": 60},
     )
-    return _finish(go.Figure(traces, layout=layout))
+    return _finish(traces, layout)
 
 
 def minutes_histogram(buckets: Sequence[tuple[str, int]], *, name: str = "Accounts") -> Figure:
-    fig = go.Figure(
-        go.Bar(x=[b for b, _ in buckets], y=[n for _, n in buckets], name=name,
-               marker={"color": COLOURS["engagement"]}, hovertemplate="%{x} minutes: %{y} accounts<extra></extra>"),
-        layout=_layout(height=280, x_title="Engagement minutes, last 90 days", y_title="Accounts", hovermode="closest",
-                       yaxis=_count_axis([n for _, n in buckets])),
-    )
-    return _finish(fig)
+    return _finish(
+        _bar(x=[b for b, _ in buckets], y=[n for _, n in buckets], name=name,
+             marker={"color": COLOURS["engagement"]}, hovertemplate="%{x} minutes: %{y} accounts<extra></extra>"),
+        _layout(height=280, x_title="Engagement minutes, last 90 days", y_title="Accounts", hovermode="closest",
+                yaxis=_count_axis([n for _, n in buckets])))
 
 
 def minutes_histogram_compare(a_name: str, a: Sequence[tuple[str, int]], b_name: str,
@@ -304,13 +320,11 @@ def minutes_histogram_compare(a_name: str, a: Sequence[tuple[str, int]], b_name:
         return [round(n / total, 4) if total else 0.0 for _, n in buckets]
 
     labels = [label for label, _ in a]
-    fig = go.Figure(
-        [go.Bar(x=labels, y=shares(a), name=a_name, marker={"color": COLOURS["engagement"]}),
-         go.Bar(x=labels, y=shares(b), name=b_name, marker={"color": COLOURS["neutral"]})],
-        layout=_layout(height=280, barmode="group", x_title="Engagement minutes, last 90 days",
-                       y_title="Share of accounts", yaxis={"tickformat": ".0%"}),
-    )
-    return _finish(fig)
+    return _finish(
+        [_bar(x=labels, y=shares(a), name=a_name, marker={"color": COLOURS["engagement"]}),
+         _bar(x=labels, y=shares(b), name=b_name, marker={"color": COLOURS["neutral"]})],
+        _layout(height=280, barmode="group", x_title="Engagement minutes, last 90 days",
+                y_title="Share of accounts", yaxis={"tickformat": ".0%"}))
 
 
 # ---------------------------------------------------------------------------- programs
@@ -321,31 +335,29 @@ def reach_focus_waste(rows: Sequence[ProgramSnapshot | ChannelSnapshot], labels:
     def vals(name: str) -> list[float | None]:
         return [getattr(r, name) for r in rows]
 
-    fig = go.Figure(
+    return _finish(
         [
-            go.Bar(y=list(labels), x=vals("target_reach"), name="Target reach", orientation="h",
-                   marker={"color": COLOURS["reach"]}),
-            go.Bar(y=list(labels), x=vals("focus"), name="Focus", orientation="h", marker={"color": "#0e6655"}),
-            go.Bar(y=list(labels), x=vals("waste"), name="Waste", orientation="h", marker={"color": COLOURS["bad"]}),
+            _bar(y=list(labels), x=vals("target_reach"), name="Target reach", orientation="h",
+                 marker={"color": COLOURS["reach"]}),
+            _bar(y=list(labels), x=vals("focus"), name="Focus", orientation="h", marker={"color": "#0e6655"}),
+            _bar(y=list(labels), x=vals("waste"), name="Waste", orientation="h", marker={"color": COLOURS["bad"]}),
         ],
-        layout=_layout(height=max(240, 90 + 48 * len(rows)), barmode="group", x_title="Share",
-                       xaxis={"tickformat": ".0%", "range": [0, 1]},
-                       yaxis={"autorange": "reversed", "rangemode": "normal"},
-                       margin={"l": 160}, hovermode="y unified"),
-    )
-    return _finish(fig)
+        _layout(height=max(240, 90 + 48 * len(rows)), barmode="group", x_title="Share",
+                xaxis={"tickformat": ".0%", "range": [0, 1]},
+                yaxis={"autorange": "reversed", "rangemode": "normal"},
+                margin={"l": 160}, hovermode="y unified"))
 
 
 def cost_vs_pipeline(rows: Sequence[ProgramRow], *, currency: str) -> Figure:
     """One point per program: its cost against the pipeline one attribution model (the page's)
     credits it with, coloured by channel. The dotted diagonal is pipeline = cost: points above it
     brought more than they cost."""
-    traces: list[go.Scatter] = []
+    traces: list[Trace] = []
     for channel, label in Channel.choices:
         points = [r for r in rows if r.program.channel == channel]
         if not points:
             continue
-        traces.append(go.Scatter(
+        traces.append(_scatter(
             x=[float(r.returns.cost) for r in points], y=[float(r.returns.pipeline) for r in points],
             text=[r.program.name for r in points], customdata=[
                 [float(r.returns.revenue), r.returns.opportunities,
@@ -362,8 +374,8 @@ def cost_vs_pipeline(rows: Sequence[ProgramRow], *, currency: str) -> Figure:
     pipelines = [float(r.returns.pipeline) for r in rows]
     # The diagonal spans the costs only, so it never stretches the cost axis.
     top = max(costs, default=0.0)
-    traces.append(go.Scatter(x=[0, top], y=[0, top], mode="lines", name="pipeline = cost", hoverinfo="skip",
-                             line={"color": COLOURS["neutral"], "dash": "dot", "width": 1}))
+    traces.append(_scatter(x=[0, top], y=[0, top], mode="lines", name="pipeline = cost", hoverinfo="skip",
+                           line={"color": COLOURS["neutral"], "dash": "dot", "width": 1}))
 
     def amounts(values: list[float]) -> dict[str, Any]:
         # 20k, 1.5M: short ticks on a phone ("~s" would write 0.2 as 200m, so only past a thousand).
@@ -373,38 +385,34 @@ def cost_vs_pipeline(rows: Sequence[ProgramRow], *, currency: str) -> Figure:
     layout = _layout(height=440, x_title=f"Cost ({currency})",
                      y_title=f"Attributed pipeline ({currency})", hovermode="closest",
                      xaxis=amounts(costs), yaxis=amounts(pipelines))
-    return _finish(go.Figure(traces, layout=layout))
+    return _finish(traces, layout)
 
 
 def cost_and_waste(rows: Sequence[ProgramSnapshot | ChannelSnapshot], labels: Sequence[str],
                    costs: Sequence[float]) -> Figure:
     """Cost split into the part spent at target accounts and the wasted part."""
     wasted = [float(r.wasted_cost) for r in rows]
-    fig = go.Figure(
+    return _finish(
         [
-            go.Bar(y=list(labels), x=[round(c - w, 2) for c, w in zip(costs, wasted, strict=True)],
-                   name="Cost at target accounts", orientation="h", marker={"color": COLOURS["reach"]}),
-            go.Bar(y=list(labels), x=wasted, name="Wasted cost", orientation="h", marker={"color": COLOURS["bad"]}),
+            _bar(y=list(labels), x=[round(c - w, 2) for c, w in zip(costs, wasted, strict=True)],
+                 name="Cost at target accounts", orientation="h", marker={"color": COLOURS["reach"]}),
+            _bar(y=list(labels), x=wasted, name="Wasted cost", orientation="h", marker={"color": COLOURS["bad"]}),
         ],
-        layout=_layout(height=max(220, 90 + 28 * len(rows)), barmode="stack", x_title="Cost",
-                       yaxis={"autorange": "reversed", "rangemode": "normal"},
-                       margin={"l": 160}, hovermode="y unified"),
-    )
-    return _finish(fig)
+        _layout(height=max(220, 90 + 28 * len(rows)), barmode="stack", x_title="Cost",
+                yaxis={"autorange": "reversed", "rangemode": "normal"},
+                margin={"l": 160}, hovermode="y unified"))
 
 
 def program_trend(history: Sequence[ProgramSnapshot]) -> Figure:
     x = _dates([s.as_of for s in history])
-    fig = go.Figure(
+    return _finish(
         [
-            go.Scatter(x=x, y=[s.target_reach for s in history], name="Target reach", line={"color": COLOURS["reach"]}),
-            go.Scatter(x=x, y=[s.focus for s in history], name="Focus", line={"color": "#0e6655", "dash": "dot"}),
-            go.Scatter(x=x, y=[s.waste for s in history], name="Waste", line={"color": COLOURS["bad"]}),
+            _scatter(x=x, y=[s.target_reach for s in history], name="Target reach", line={"color": COLOURS["reach"]}),
+            _scatter(x=x, y=[s.focus for s in history], name="Focus", line={"color": "#0e6655", "dash": "dot"}),
+            _scatter(x=x, y=[s.waste for s in history], name="Waste", line={"color": COLOURS["bad"]}),
         ],
-        layout=_layout(height=280, x_title="Snapshot day", y_title="Share", yaxis={"tickformat": ".0%",
-                                                                                  "range": [0, 1]}),
-    )
-    return _finish(fig)
+        _layout(height=280, x_title="Snapshot day", y_title="Share", yaxis={"tickformat": ".0%",
+                                                                           "range": [0, 1]}))
 
 
 # ---------------------------------------------------------------------------- influence
@@ -425,8 +433,8 @@ def outcome_bars(rows: Sequence[OutcomeRow], metric: str) -> Figure:
     values = [None if r.row is None else getattr(r.row, metric) for r in rows]
     y = [None if v is None else float(v) for v in values]
     closed = [r.row.opportunities_closed if r.row else 0 for r in rows]
-    fig = go.Figure(
-        go.Bar(
+    return _finish(
+        _bar(
             x=x, y=y, customdata=closed, text=[label(v) for v in values],
             # The last group (most engaged quartile, or the first-named group) in the full family colour.
             marker={"color": [INFLUENCE_SHADES[0]] * (len(x) - 1) + [COLOURS["influence"]]},
@@ -434,10 +442,8 @@ def outcome_bars(rows: Sequence[OutcomeRow], metric: str) -> Figure:
             hovertemplate="%{x}: %{text}<br>%{customdata} closed opportunities<extra></extra>",
             name=title,
         ),
-        layout=_layout(height=260, y_title=title, hovermode="closest", margin={"t": 20},
-                       yaxis={"tickformat": fmt}),
-    )
-    return _finish(fig)
+        _layout(height=260, y_title=title, hovermode="closest", margin={"t": 20},
+                yaxis={"tickformat": fmt}))
 
 
 # Each "pipeline" on the influence page says which amounts it sums.
@@ -449,15 +455,13 @@ def attribution_bars(rows: Sequence[CreditRow], *, limit: int = 15) -> Figure:
     """Pipeline and revenue credited, largest first (the top `limit` rows)."""
     shown = list(rows)[:limit]
     labels = [r.name for r in shown]
-    fig = go.Figure(
+    return _finish(
         [
-            go.Bar(y=labels, x=[round(r.pipeline, 2) for r in shown], name=ATTRIBUTED_PIPELINE, orientation="h",
-                   marker={"color": INFLUENCE_SHADES[0]}),
-            go.Bar(y=labels, x=[round(r.revenue, 2) for r in shown], name=ATTRIBUTED_REVENUE, orientation="h",
-                   marker={"color": INFLUENCE_SHADES[2]}),
+            _bar(y=labels, x=[round(r.pipeline, 2) for r in shown], name=ATTRIBUTED_PIPELINE, orientation="h",
+                 marker={"color": INFLUENCE_SHADES[0]}),
+            _bar(y=labels, x=[round(r.revenue, 2) for r in shown], name=ATTRIBUTED_REVENUE, orientation="h",
+                 marker={"color": INFLUENCE_SHADES[2]}),
         ],
-        layout=_layout(height=max(220, 90 + 44 * len(shown)), barmode="group", x_title="Amount credited",
-                       yaxis={"autorange": "reversed", "rangemode": "normal"}, margin={"l": 170},
-                       hovermode="y unified"),
-    )
-    return _finish(fig)
+        _layout(height=max(220, 90 + 44 * len(shown)), barmode="group", x_title="Amount credited",
+                yaxis={"autorange": "reversed", "rangemode": "normal"}, margin={"l": 170},
+                hovermode="y unified"))

@@ -341,10 +341,11 @@ class Heatmap:
 HEATMAP_WEEKS = 13
 
 
-def contact_labels(contacts: list[Contact]) -> dict[int, str]:
+def contact_labels(contacts: list[Contact], *, emails: bool = True) -> dict[int, str]:
     """Each contact's name, told apart from its namesakes at the account: by title when that tells
-    them apart, else by email (else id). A chart row per contact needs a label per contact, and two
-    "Alex Kim"s would share one."""
+    them apart, else by email (else id; always id when `emails` is False: a role that may not see
+    emails, accounts.roles.can_see_contact_details). A chart row per contact needs a label per
+    contact, and two "Alex Kim"s would share one."""
     groups: dict[str, list[Contact]] = defaultdict(list)
     for c in contacts:
         groups[str(c)].append(c)
@@ -353,13 +354,13 @@ def contact_labels(contacts: list[Contact]) -> dict[int, str]:
         titles = [c.title for c in namesakes]
         by_title = all(titles) and len(set(titles)) == len(titles)
         for c in namesakes:
-            detail = c.title if by_title else (c.email or f"#{c.id}")
+            detail = c.title if by_title else ((c.email if emails else None) or f"#{c.id}")
             labels[c.id] = name if len(namesakes) == 1 else f"{name} ({detail})"
     return labels
 
 
 def contact_week_heatmap(
-    *, account: Account, as_of: dt.date, contacts: list[Contact], settings: MetricSettings
+    *, account: Account, as_of: dt.date, contacts: list[Contact], settings: MetricSettings, emails: bool = True
 ) -> Heatmap:
     """Engagement minutes per contact per week for the 13 weeks ending `as_of` (one query).
 
@@ -393,7 +394,7 @@ def contact_week_heatmap(
         cells[g["contact_id"]][week] += minutes
     # Every contact gets a row (a silent contact is a finding too); anonymous traffic last.
     order = [c.id for c in contacts] + ([None] if None in cells else [])
-    labels = contact_labels(contacts)
+    labels = contact_labels(contacts, emails=emails)
     rows = [labels[cid] if cid is not None else "Anonymous visitors" for cid in order]
     z = [[round(v, 1) for v in cells[cid]] if cid in cells else [0.0] * HEATMAP_WEEKS for cid in order]
     weeks = [first_day + dt.timedelta(days=7 * k) for k in range(HEATMAP_WEEKS)]

@@ -28,10 +28,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from abm_dashboard.broker import BrokerUnavailable, broker_available
-from accounts.models import Account, Channel, Program, Segment
-from accounts.roles import EXECUTIVE, can_manage_data, user_groups
+from accounts.models import Account, Channel, Contact, Program, Segment
+from accounts.roles import EXECUTIVE, can_manage_data, can_see_contact_details, user_groups
 from accounts.services import InvalidRecord, account_targets_mark, account_targets_unmark
-from dashboard import charts, selectors
+from dashboard import charts, people, people_charts, selectors
 from dashboard.definitions import metric_settings
 from dashboard.forms import AccountFilterForm, TargetMarkForm, parse_date
 from metrics import exports, figures
@@ -233,8 +233,10 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return _no_metrics(request, account.name)
     settings = metric_settings(request)  # one read, shared with the page's tooltips
     health = selectors.account_health(account=account, as_of=as_of.day, settings=settings)
+    show_details = can_see_contact_details(request.user)
+    missing_roles = people.committee_with_figures(health=health, as_of=as_of.day)
     heatmap = selectors.contact_week_heatmap(
-        account=account, as_of=as_of.day, contacts=health.contacts, settings=settings
+        account=account, as_of=as_of.day, contacts=health.contacts, settings=settings, emails=show_details
     )
     touches, more = selectors.account_timeline(account=account, as_of=as_of.day, page=1)
     tiles = [
@@ -256,6 +258,8 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "more": more,
         "next_page": 2,
         "kind_colours": charts.KIND_COLOURS,
+        "missing_roles": missing_roles,
+        "show_contact_details": show_details,
     }
     return render(request, "dashboard/account_detail.html", context)
 
@@ -281,6 +285,53 @@ def account_timeline(request: HttpRequest, pk: int) -> HttpResponse:
         {"account": account, "as_of": as_of, "touches": touches, "more": more, "next_page": page + 1,
          "kind_colours": charts.KIND_COLOURS},
     )
+
+
+# ---------------------------------------------------------------------------- people
+
+
+@require_GET
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A person's figures, minutes over time, touches (paged) and their account's opportunities."""
+    contact = get_object_or_404(Contact.objects.select_related("account", "account__owner"), pk=pk)
+    as_of = _as_of(request)
+    if as_of.day is None:
+        return _no_metrics(request, str(contact))
+    settings = metric_settings(request)  # one read, shared with the page's tooltips
+    page = people.contact_page(contact=contact, as_of=as_of.day, settings=settings)
+    context = {
+        "as_of": as_of,
+        "contact": contact,
+        "page": page,
+        "s": page.snapshot,
+        "minutes_fig": people_charts.contact_minutes_over_time(page.history),
+        "touches": Paginator(people.contact_touches(contact=contact, as_of=as_of.day),
+                             people.CONTACT_TOUCHES_PER_PAGE).get_page(request.GET.get("page")),
+        "show_contact_details": can_see_contact_details(request.user),
+        "kind_colours": charts.KIND_COLOURS,
+        "cxo_multiplier": float(settings.seniority_multipliers.get("cxo", 1.0)),
+    }
+    return render(request, "dashboard/contact_detail.html", context)
+
+
+@require_GET
+def call_list(request: HttpRequest) -> HttpResponse:
+    """The rep's call list as CSV (people.CALL_LIST_COLUMNS): the people of their target accounts
+    who have not opted out. Only for roles that may see emails and phones; how many opted-out
+    people were left out is in the file name and the X-Left-Out-Opted-Out header."""
+    if not can_see_contact_details(request.user):
+        return HttpResponseForbidden("The call list holds emails and phones, which your role does not see.")
+    rep = _picked_rep(request)
+    as_of = _as_of(request)
+    if as_of.day is None:
+        raise Http404("No metrics yet")
+    left_out = people.call_list_left_out(rep=rep)
+    rows = people.call_list_rows(rep=rep, as_of=as_of.day)
+    response = StreamingHttpResponse(exports.csv_lines(people.CALL_LIST_COLUMNS, rows), content_type="text/csv")
+    note = f"-{left_out}-opted-out-left-out" if left_out else ""
+    response["Content-Disposition"] = f'attachment; filename="call-list-{rep.username}-{as_of.day:%Y-%m-%d}{note}.csv"'
+    response["X-Left-Out-Opted-Out"] = str(left_out)
+    return response
 
 
 # ---------------------------------------------------------------------------- segments
@@ -419,14 +470,19 @@ def _can_pick_rep(user: User) -> bool:
     return can_manage_data(user) or EXECUTIVE in user_groups(user)
 
 
+def _picked_rep(request: HttpRequest) -> User:
+    """The rep whose accounts are shown: the signed-in user, or the one they picked if they may."""
+    picked = request.GET.get("rep", "")
+    if _can_pick_rep(request.user) and picked.isdigit():
+        return get_object_or_404(User, pk=int(picked))
+    return request.user
+
+
 @require_GET
 def my_accounts(request: HttpRequest) -> HttpResponse:
     user = request.user
-    rep: User = user
     can_pick = _can_pick_rep(user)
-    picked = request.GET.get("rep", "")
-    if can_pick and picked.isdigit():
-        rep = get_object_or_404(User, pk=int(picked))
+    rep: User = _picked_rep(request)
     as_of = _as_of(request)
     if as_of.day is None:
         return _no_metrics(request, "My accounts")
@@ -452,11 +508,15 @@ def my_accounts(request: HttpRequest) -> HttpResponse:
         "yesterday": as_of.day - dt.timedelta(days=1),
         "week_start": as_of.day - dt.timedelta(days=6),
         "kind_colours": charts.KIND_COLOURS,
+        "show_contact_details": can_see_contact_details(user),
     }
     if _is_htmx(request) and request.headers.get("HX-Target") == "recent":
         response = render(request, "dashboard/_recent_touches.html", context)
         patch_vary_headers(response, ["HX-Request"])
         return response
+    context["who_to_call"] = people.who_to_call(rep=rep, as_of=as_of.day, settings=settings)
+    if context["show_contact_details"]:
+        context["call_list_left_out"] = people.call_list_left_out(rep=rep)
     return render(request, "dashboard/my_accounts.html", context)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from accounts import references
-from accounts.models import Account, Contact, Segment
+from accounts.models import Account, Contact, Opportunity, Segment
 
 if TYPE_CHECKING:
     from imports.services import ImportRun
@@ -165,9 +165,29 @@ class _TargetChecks(_Checks):
                 for line, r in batch if r["account_key"] in resolved.ambiguous]
 
 
+class _StageHistoryChecks(_Checks):
+    """A history row's id is unique in the file (per source), and its opportunity is stored."""
+
+    def batch_errors(self, batch):
+        errors = []
+        for line, r in batch:
+            fields = r["fields"]
+            first = self.duplicate(line, (fields["source"], fields["external_id"]))
+            if first is not None:
+                errors.append((line, "external_id", f"duplicate history row {fields['external_id']!r}: "
+                                                    f"already in row {first}"))
+        wanted = {r["opportunity_external_id"] for _, r in batch}
+        known = set(Opportunity.objects.filter(external_id__in=wanted).values_list("external_id", flat=True))
+        errors += [(line, "opportunity_external_id",
+                    f"no opportunity has the external id {r['opportunity_external_id']!r} "
+                    "(import the opportunities first)")
+                   for line, r in batch if r["opportunity_external_id"] not in known]
+        return errors
+
+
 BATCH_CHECKS: dict[str, type[_Checks]] = {
     "accounts": _AccountChecks, "contacts": _ContactChecks, "programs": _ProgramChecks,
-    "opportunities": _OpportunityChecks, "targets": _TargetChecks,
+    "opportunities": _OpportunityChecks, "targets": _TargetChecks, "stage_history": _StageHistoryChecks,
 }
 
 

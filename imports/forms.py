@@ -14,7 +14,8 @@ PRESET_CHOICES = [("auto", "Detect from the columns")] + [
 ]
 
 
-KIND_CHOICES = [(k, "Target list (mark accounts as targets)" if k == "targets" else k.title()) for k in presets.KINDS]
+_LABELS = {"targets": "Target list (mark accounts as targets)", "stage_history": "Opportunity stage history"}
+KIND_CHOICES = [(k, _LABELS.get(k, k.title())) for k in presets.KINDS]
 
 
 class UploadForm(forms.Form):

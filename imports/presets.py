@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from accounts.models import DEFAULT_SUCCESS_KINDS, Channel, TouchpointKind
 
-KINDS = ("accounts", "contacts", "programs", "opportunities", "touchpoints", "targets")
+KINDS = ("accounts", "contacts", "programs", "opportunities", "touchpoints", "targets", "stage_history")
 PRESETS = ("native", "salesforce", "hubspot", "marketo")
 
 # Objects whose prefix ("Contact: Email") marks a column as the kind's own.
@@ -29,6 +29,7 @@ KIND_OBJECTS = {
     "opportunities": {"opportunity", "deal"},
     "touchpoints": {"activity", "task", "event", "campaignmember"},
     "targets": {"account", "company"},
+    "stage_history": {"opportunityhistory", "opportunity", "deal"},
 }
 
 # How a row names its account: by CRM id, by domain, or by name (exact, case-insensitive).
@@ -44,10 +45,15 @@ NATIVE: dict[str, tuple[str, ...]] = {
     "opportunities": ("external_id", *ACCOUNT_REFS, "name", "amount", "currency", "stage", "type",
                       "created_at", "closed_at", "close_date", "is_closed", "is_won"),
     # contact_external_id is our addition: activity exports name the person by CRM id, not email.
+    # performed_by: the email of the rep who made the call, sent the email or held the meeting.
     "touchpoints": ("external_id", "source", "kind", "occurred_at", *ACCOUNT_REFS, "contact_email",
-                    "contact_external_id", "program_external_id", "minutes", "score"),
+                    "contact_external_id", "program_external_id", "minutes", "score", "performed_by"),
     # A target list: which accounts (any one of the three keys), and optionally their tier and a segment.
     "targets": ("external_id", "domain", "name", "tier", "segment"),
+    # An opportunity's stage history (sales.models.OpportunityStageChange): which opportunity (by its
+    # external id), the stage it entered, and when. external_id: the history row's own id, when the
+    # source has one; source: where it came from (the preset's name when blank).
+    "stage_history": ("external_id", "opportunity_external_id", "stage", "entered_at", "source"),
 }
 
 # Column sets a file must have, per kind: each entry is a group of fields of which one must be mapped.
@@ -60,6 +66,7 @@ REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
     "opportunities": (("external_id",), ACCOUNT_REFS, ("created_at",)),
     "touchpoints": (("external_id",), ("occurred_at",), (*ACCOUNT_REFS, "contact_email", "contact_external_id")),
     "targets": (("external_id", "domain", "name"),),
+    "stage_history": (("opportunity_external_id",), ("stage",), ("entered_at",)),
 }
 
 # Presets fill in a touchpoint's source (the preset's name) and kind (from activity types); native files say them.
@@ -125,6 +132,10 @@ _SF: dict[str, dict[str, list[str]]] = {
         "responded": ["HasResponded"],
         "minutes": ["DurationInMinutes"],
         "duration_seconds": ["CallDurationInSeconds"],
+        # The task's or event's owner (the rep), by email: a report's "Assigned" column or a SOQL
+        # export of Owner.Email. (Fivetran's owner_id is a user id, not an email: not mapped.)
+        "performed_by": ["Owner Email", "OwnerEmail", "Owner.Email", "Assigned To Email", "Assigned Email"],
+        "call_disposition": ["CallDisposition", "Call Result"],
     },
 }
 
@@ -259,6 +270,51 @@ _TARGETS = {
 }
 for _preset in (_SF, _HUBSPOT, _MARKETO):
     _preset["targets"] = _TARGETS
+
+# Stage history. Salesforce: the OpportunityHistory object (a Data Loader or SOQL export: Id,
+# OpportunityId, CreatedDate, StageName; IsDeleted rows skipped), the "Opportunity History"
+# report (Opportunity ID, To Stage, Edit Date) and sync tools' snake_case. Its rows also record
+# changes of amount or close date with the stage unchanged: the analysis counts only changes of
+# stage (sales.trends.stage_entries). HubSpot: deal-stage history as Fivetran lands it
+# (deal_property_history: deal_id, timestamp, name, value — rows of other properties are skipped —
+# or deal_stage: deal_id, date_entered, value) or a property-history export (Deal ID, Timestamp,
+# Deal Stage). HubSpot rows have no id of their own: the deal's id and the moment stand for one.
+# Marketo holds no opportunity history.
+_SF["stage_history"] = {
+    "external_id": ["Id", "Opportunity History ID", "History ID"],
+    "opportunity_external_id": ["OpportunityId", "Opportunity ID", "opportunity_id"],
+    "stage": ["StageName", "Stage Name", "To Stage", "Stage", "stage_name"],
+    "entered_at": ["CreatedDate", "Created Date", "Edit Date", "created_date"],
+    "is_deleted": ["IsDeleted", "Deleted", "is_deleted"],
+}
+_HUBSPOT["stage_history"] = {
+    "opportunity_external_id": ["deal_id", "Deal ID", "dealId", "Record ID"],
+    "stage": ["Deal Stage", "dealstage", "value"],
+    "entered_at": ["date_entered", "timestamp", "Date entered", "Timestamp", "Date"],
+    "property": ["name", "Property name", "Property"],
+}
+_MARKETO["stage_history"] = {}
+
+# HubSpot's default sales pipeline writes its stages by internal id: shown by their labels.
+# (closedwon and closedlost are the stage picklist's won and lost already.)
+_HUBSPOT_STAGES = {
+    "appointmentscheduled": "Appointment scheduled", "qualifiedtobuy": "Qualified to buy",
+    "presentationscheduled": "Presentation scheduled", "decisionmakerboughtin": "Decision maker bought-in",
+    "contractsent": "Contract sent", "closedwon": "Closed won", "closedlost": "Closed lost",
+}
+
+
+def stage_label(value: str, preset: str) -> str:
+    """A history row's stage as the page shows it: HubSpot's default internal ids by their labels."""
+    if preset == "hubspot":
+        return _HUBSPOT_STAGES.get(value.strip().lower(), value.strip())
+    return value.strip()
+
+
+def is_stage_row(row: Mapping[str, str]) -> bool:
+    """False for a history row that is not about the stage (HubSpot's other deal properties)."""
+    prop = re.sub(r"[^a-z]", "", row.get("property", "").lower())
+    return prop in ("", "dealstage")
 
 ALIASES: dict[str, dict[str, dict[str, list[str]]]] = {
     "native": {kind: _native(kind) for kind in KINDS},
@@ -498,6 +554,10 @@ def _hubspot_kind(row: Mapping[str, str]) -> tuple[str, dict[str, str]]:
     raise Skip(f"HubSpot {kind.upper() or 'untyped'} event (not engagement)")
 
 
+_NOT_CONNECTED = re.compile(r"no answer|voice ?mail|left (a )?message|busy|not? connect|wrong number|unreachable",
+                            re.IGNORECASE)
+
+
 def _salesforce_kind(row: Mapping[str, str], ctx: KindContext) -> tuple[str, dict[str, str]]:
     status = row.get("status", "").strip().lower()
     program = row.get("program_external_id", "").strip()
@@ -516,9 +576,13 @@ def _salesforce_kind(row: Mapping[str, str], ctx: KindContext) -> tuple[str, dic
     subtype = row.get("subtype", "").strip().lower()
     activity = row.get("activity_type", "").strip().lower()
     if subtype == "call" or activity == "call":
+        # A call whose logged result says nobody answered is an attempt (connect rates need them).
+        if _NOT_CONNECTED.search(row.get("call_disposition", "")):
+            return TouchpointKind.CALL_ATTEMPT, {}
         return TouchpointKind.CALL_CONNECTED, {}
     if activity == "meeting" or (subtype == "event" and activity in ("", "meeting")):
         return TouchpointKind.MEETING, {}
     if subtype == "email" or activity == "email":
-        raise Skip("Salesforce outbound email task (not engagement)")
+        # An email the rep sent: sales activity, worth no engagement minutes.
+        return TouchpointKind.SALES_EMAIL, {}
     raise Skip(f"Salesforce {subtype or 'activity'} of type {row.get('activity_type') or 'blank'!r} (not engagement)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from decimal import Decimal
@@ -250,9 +251,53 @@ def _parse_target(job: ImportRun, raw: dict[str, str]) -> dict[str, Any]:
             "label": raw.get("name") or raw.get("domain") or raw.get("external_id")}
 
 
+_STAGE_CHANGE_LENGTHS = {"external_id": 150, "opportunity_external_id": 100, "stage": 100, "source": 50}
+
+
+def _moment(job: ImportRun, value: str) -> dt.datetime | None:
+    """A history row's moment: any date the import reads, or epoch milliseconds (HubSpot's API)."""
+    text = value.strip()
+    if text.isdigit() and len(text) >= 12:
+        return dt.datetime.fromtimestamp(int(text) / 1000, tz=dt.UTC)
+    return parsing.parse_datetime(text, job.tz)
+
+
+def _parse_stage_change(job: ImportRun, raw: dict[str, str]) -> dict[str, Any]:
+    """A stage-history row: the opportunity (by external id) entered `stage` at `entered_at`.
+
+    Without an id of its own (HubSpot) the row is keyed by the opportunity's id and the moment,
+    so a re-import matches the rows it wrote before (sales.models.OpportunityStageChange).
+    """
+    if not presets.is_stage_row(raw):
+        raise presets.Skip(f"history of {raw['property'].strip()} (not the deal stage)")
+    data, problems = _typed(job, raw, {
+        "external_id": _text, "opportunity_external_id": _text, "stage": lambda v: presets.stage_label(v, job.preset),
+        "entered_at": lambda v: _moment(job, v), "source": _text, "is_deleted": parsing.parse_bool,
+    })
+    if data.pop("is_deleted", None):
+        raise presets.Skip("deleted history row")
+    for name, reason in (("opportunity_external_id", "is blank: which opportunity (its external id)"),
+                         ("stage", "is blank: the stage the opportunity entered"),
+                         ("entered_at", "is blank: when the opportunity entered the stage")):
+        if not data.get(name) and not any(f == name for f, _ in problems):
+            problems.append((name, reason))
+    problems += [(name, f"is longer than {limit} characters") for name, limit in _STAGE_CHANGE_LENGTHS.items()
+                 if len(data.get(name) or "") > limit]
+    if problems:
+        raise RowProblems(problems)
+    opportunity = data["opportunity_external_id"]
+    entered_at = data["entered_at"]
+    fields = {
+        "stage": data["stage"], "entered_at": entered_at,
+        "source": data.get("source") or (job.preset if job.preset != "native" else "csv"),
+        "external_id": data.get("external_id") or f"{opportunity}@{entered_at.astimezone(dt.UTC).isoformat()}",
+    }
+    return {"fields": fields, "opportunity_external_id": opportunity}
+
+
 PARSERS: dict[str, Callable[[ImportRun, dict[str, str]], dict[str, Any]]] = {
     "accounts": _parse_account, "contacts": _parse_contact, "programs": _parse_program,
-    "opportunities": _parse_opportunity, "targets": _parse_target,
+    "opportunities": _parse_opportunity, "targets": _parse_target, "stage_history": _parse_stage_change,
 }
 
 

@@ -72,7 +72,9 @@ def _finish(job: ImportJob, result: ImportResult) -> None:
         status=ImportJob.Status.DONE if result.ok else ImportJob.Status.REJECTED,
         progress=1.0, result=_no_nul(result.to_dict()), finished_at=dj_tz.now(), rejected_file=rejected_name,
     )
-    if result.ok and not result.dry_run and result.created + result.updated:
+    # Touchpoints refresh themselves, only the accounts they touch: accounts.staging sends
+    # accounts.signals.touchpoints_changed on commit, which the metrics app acts on.
+    if result.ok and not result.dry_run and result.created + result.updated and job.kind != "touchpoints":
         # Fresh within minutes: the published days the new facts change are recomputed now.
         since = result.earliest_day or None
         transaction.on_commit(lambda: refresh_after_import.delay(since))

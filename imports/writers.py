@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from accounts import references
 from accounts import services as rules
 from accounts.models import Account, Contact, Opportunity, Program, Segment
+from sales.models import OpportunityStageChange
 
 if TYPE_CHECKING:
     from imports.services import ImportRun
@@ -266,9 +267,44 @@ class _TargetWriter:
         self.result.unchanged = len(listed & already)
 
 
+class _StageHistoryWriter:
+    """Upserts stage-history rows by (source, external id): a re-import of the same file finds
+    every row unchanged and writes nothing (sales.models.OpportunityStageChange)."""
+
+    def __init__(self, job: ImportRun) -> None:
+        self.job = job
+        self.result = job.result
+
+    def write(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
+        opportunities = dict(Opportunity.objects.filter(
+            external_id__in={r["opportunity_external_id"] for _, r in batch}).values_list("external_id", "id"))
+        keys = {(r["fields"]["source"], r["fields"]["external_id"]) for _, r in batch}
+        stored = {(c.source, c.external_id): c for c in OpportunityStageChange.objects.filter(
+            source__in={s for s, _ in keys}, external_id__in={e for _, e in keys})}
+        to_create, to_update = [], []
+        for _, r in batch:
+            values = {**r["fields"], "opportunity_id": opportunities[r["opportunity_external_id"]]}
+            found = stored.get((values["source"], values["external_id"]))
+            if found is None:
+                to_create.append(OpportunityStageChange(**values))
+            elif any(getattr(found, k) != v for k, v in values.items()):
+                for k, v in values.items():
+                    setattr(found, k, v)
+                to_update.append(found)
+            else:
+                self.result.unchanged += 1
+        OpportunityStageChange.objects.bulk_create(to_create)
+        OpportunityStageChange.objects.bulk_update(to_update, ["opportunity_id", "stage", "entered_at"])
+        self.result.created += len(to_create)
+        self.result.updated += len(to_update)
+
+    def finish(self) -> None:
+        """Nothing to do once the rows are written."""
+
+
 WRITERS: dict[str, type[_Writer]] = {
     "accounts": _AccountWriter, "contacts": _ContactWriter, "programs": _ProgramWriter,
-    "opportunities": _OpportunityWriter, "targets": _TargetWriter,
+    "opportunities": _OpportunityWriter, "targets": _TargetWriter, "stage_history": _StageHistoryWriter,
 }
 
 

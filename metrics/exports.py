@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import IO, Any
 
@@ -24,12 +25,13 @@ from metrics.models import (
     AccountSnapshot,
     AttributionCredit,
     ChannelSnapshot,
+    ContactSnapshot,
     OutcomeGroup,
     ProgramSnapshot,
     SegmentSnapshot,
 )
 
-LEVELS = ("account", "segment", "program", "channel", "influence")
+LEVELS = ("account", "segment", "program", "channel", "influence", "contact")
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ ACCOUNT_TABLE = Table(
         Key("tier", "account__tier"),
         Key("owner", "account__owner__username"),
         Key("is_target", "account__is_target"),
+        # The account's ICP fit score (0–100) from the latest fit run, not a figure of the day (fit/).
+        Key("fit_score", "account__fit__score"),
     ),
     ("account__external_id", "account_id"),
 )
@@ -109,11 +113,43 @@ CREDIT_TABLE = Table(
     (AS_OF, *PROGRAM_KEYS, Key("model", "model"), Key("basis", "basis")),
     ("basis", "model", "program__name", "program_id"),
 )
+
+
+class PeopleTable(Table):
+    """The contact level: people's figures (METRICS.md "People") are not in the registry of
+    account figures, so every column is a key read as it is stored. No names, emails or phones:
+    a row names its contact by external id, for any role to export."""
+
+    @property
+    def figures(self) -> list[Figure]:
+        return []
+
+
+CONTACT_TABLE = PeopleTable(
+    ContactSnapshot,
+    Level.ACCOUNT,
+    (
+        AS_OF,
+        Key("contact_external_id", "contact__external_id"),
+        Key("account_external_id", "account__external_id"),
+        Key("minutes_7d", "minutes_7d"),
+        Key("minutes_30d", "minutes_30d"),
+        Key("minutes_90d", "minutes_90d"),
+        Key("minutes_prev_30d", "minutes_prev_30d"),
+        Key("touches_90d", "touches_90d"),
+        Key("last_touch_at", "last_touch_at"),
+    ),
+    ("account__external_id", "account_id", "contact__external_id", "contact_id"),
+)
 TABLES: dict[str, Table] = {
     "account": ACCOUNT_TABLE, "segment": SEGMENT_TABLE, "program": PROGRAM_TABLE, "channel": CHANNEL_TABLE,
+    "contact": CONTACT_TABLE,
 }
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# An international phone number (+44 20 7946 0958, +1 (555) 010-1234): digits and separators
+# only, so nothing a spreadsheet could run; the call list's phones import as they are.
+_PHONE = re.compile(r"\+[0-9][0-9 ().-]{5,}")
 
 
 def export_rows(*, level: str, as_of: date) -> tuple[list[str], list[dict[str, Any]]]:
@@ -141,9 +177,11 @@ def csv_value(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
     if isinstance(value, str):
         # Text a spreadsheet would run as a formula (CSV injection) is quoted as text.
-        return "'" + value if value.startswith(_FORMULA_START) else value
+        return "'" + value if value.startswith(_FORMULA_START) and not _PHONE.fullmatch(value) else value
     return str(value)
 
 
@@ -170,7 +208,7 @@ def write_csv(out: IO[str], columns: list[str], rows: Iterable[dict[str, Any]]) 
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
-    if isinstance(value, date):
+    if isinstance(value, date):  # datetimes too
         return value.isoformat()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 

@@ -148,6 +148,7 @@ FAMILIES: tuple[tuple[str, str], ...] = (
     ("influence", "Influence — which activities lead to the right results?"),
     ("journey", "Journey stages"),
     ("satisfaction", "Customer satisfaction"),
+    ("sales_activity", "Sales activity — what are the reps doing at the accounts, and does it work?"),
 )
 
 # The windows, named as METRICS.md names them; their lengths are settings.
@@ -171,6 +172,7 @@ def _in(family: str) -> Callable[..., Figure]:
 
 _coverage, _awareness, _engagement, _reach = _in("coverage"), _in("awareness"), _in("engagement"), _in("reach")
 _influence, _journey, _satisfaction = _in("influence"), _in("journey"), _in("satisfaction")
+_sales = _in("sales_activity")
 
 
 # Within a family, the order is the export's column order (and the /definitions/ page's).
@@ -400,6 +402,40 @@ SATISFACTION: tuple[Figure, ...] = (
 )
 
 
+# Computed on request per rep (sales.activity), not stored: no level, no export column. Counts
+# are of the touches the rep performed (Touchpoint.performed_by) in a UTC day, ISO week or month.
+SALES_ACTIVITY: tuple[Figure, ...] = (
+    _sales("calls", "Calls", Unit.COUNT,
+           "Calls the rep made: call_attempt (not connected) and call_connected touches they performed."),
+    _sales("connects", "Connects", Unit.COUNT, "Connected calls (call_connected) the rep performed."),
+    _sales("connect_rate", "Connect rate", Unit.SHARE, "connects / calls; blank with no calls."),
+    _sales("sales_emails", "Sales emails", Unit.COUNT, "Emails the rep sent (sales_email touches they performed)."),
+    _sales("replies", "Replies", Unit.COUNT, "Replies to the rep's emails (sales_email_reply touches credited to "
+           "the rep)."),
+    _sales("meetings", "Meetings", Unit.COUNT, "Meetings the rep held (meeting touches they performed)."),
+    _sales("meaningful_conversations", "Meaningful conversations", Unit.COUNT,
+           "Connected calls of the rep lasting 5 minutes or more (the touch's duration; a call without one is "
+           "not counted)."),
+    _sales("conversation_to_meeting_rate", "Conversation-to-meeting rate", Unit.SHARE,
+           "meetings / meaningful_conversations in the same period (may exceed 100 %); blank with no meaningful "
+           "conversation."),
+    _sales("rep_target_accounts", "Target accounts of the rep", Unit.COUNT,
+           "Target accounts the rep owns (as of now: ownership has no history)."),
+    _sales("accepted_accounts", "Accepted accounts", Unit.COUNT,
+           "The rep's target accounts where, after the rep's first touch there (the earliest touch they performed "
+           "at the account, on or before the day), an opportunity was created (a later moment, on or before the "
+           "day), or the account was MQA on a computed day from the first touch's day through the day, having "
+           "not been MQA on the last computed day before it."),
+    _sales("accepted_per_1000", "Accepted per 1,000 target accounts", Unit.COUNT,
+           "1,000 × accepted_accounts / the rep's target accounts; blank with no target accounts.", format="num:1"),
+    _sales("accepted_pipeline", "Pipeline created at accepted accounts", Unit.MONEY,
+           "Amounts of the opportunities created at the rep's target accounts after the rep's first touch there, "
+           "on or before the day."),
+    _sales("accepted_revenue", "Revenue created at accepted accounts", Unit.MONEY,
+           "Of those opportunities, the amounts won and closed on or before the day."),
+)
+
+
 def _index(families: Iterable[tuple[Figure, ...]]) -> dict[str, Figure]:
     figures: dict[str, Figure] = {}
     for family in families:
@@ -410,7 +446,8 @@ def _index(families: Iterable[tuple[Figure, ...]]) -> dict[str, Figure]:
     return figures
 
 
-FIGURES: dict[str, Figure] = _index((COVERAGE, AWARENESS, ENGAGEMENT, REACH, INFLUENCE, JOURNEY, SATISFACTION))
+FIGURES: dict[str, Figure] = _index((COVERAGE, AWARENESS, ENGAGEMENT, REACH, INFLUENCE, JOURNEY, SATISFACTION,
+                                     SALES_ACTIVITY))
 
 
 def at_level(level: Level) -> list[Figure]:

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from accounts.models import Account, Channel, Program, Role, Segment, Seniority, TouchpointKind
+from accounts.models import REP_ACTION_KINDS, Account, Channel, Contact, Program, Role, Segment, Seniority, TouchpointKind
 
 
 def default_minutes_by_kind() -> dict[str, float]:
@@ -71,7 +71,16 @@ def _weights(value: Any, *, names: list[str], what: str) -> None:
 
 
 def validate_minutes_by_kind(value: Any) -> None:
-    _weights(value, names=TouchpointKind.values, what="touchpoint kind")
+    """Weights of the buyer's touches; the rep's own actions (call attempts, sales emails sent)
+    are not time the account spent with us and take no weight."""
+    if isinstance(value, dict):
+        rep_actions = [kind for kind in sorted(map(str, value)) if kind in REP_ACTION_KINDS]
+        if rep_actions:
+            raise ValidationError(
+                [ValidationError(f"{kind!r} is a rep's own action, not the account's time: it takes no minutes.",
+                                 code="rep_action") for kind in rep_actions]
+            )
+    _weights(value, names=[k for k in TouchpointKind.values if k not in REP_ACTION_KINDS], what="touchpoint kind")
 
 
 def validate_seniority_multipliers(value: Any) -> None:
@@ -256,6 +265,34 @@ class AccountSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} @ {self.as_of}"
+
+
+class ContactSnapshot(models.Model):
+    """A person's engagement as of one day (METRICS.md "People"), written in the same per-chunk
+    pass as the accounts (metrics.families.people). Only contacts with a touch on or before the
+    day have a row: no row means no activity yet."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="snapshots", db_index=False)
+    # The contact's account when computed (the chunk it belongs to); no index of its own: the
+    # (account, as_of) index below leads with it.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contact_snapshots", db_index=False)
+    as_of = models.DateField()
+    minutes_7d = models.FloatField(default=0)
+    minutes_30d = models.FloatField(default=0)
+    minutes_90d = models.FloatField(default=0)
+    minutes_prev_30d = models.FloatField(default=0)
+    touches_90d = models.PositiveIntegerField(default=0, help_text="Touches of any kind in W90, zero-weight included")
+    last_touch_at = models.DateTimeField(null=True, blank=True, help_text="The latest touch on or before the day")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["contact", "as_of"], name="contact_snapshot_unique_day")]
+        indexes = [
+            # The account page's committee grid and My accounts: one account (or a rep's few) on one day.
+            models.Index(fields=["account", "as_of"], name="contact_snap_account_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"contact {self.contact_id} @ {self.as_of}"
 
 
 class SegmentSnapshot(models.Model):
@@ -531,6 +568,12 @@ class MetricsRun(models.Model):
     requeues = models.PositiveSmallIntegerField(default=0, help_text="Times the stall detector re-queued the run")
     queue = models.CharField(max_length=200, blank=True, help_text="Celery queue of the run's tasks (blank: default)")
     error = models.TextField(blank=True)
+    # A partial refresh of the published day (metrics.services.refresh_accounts): the accounts new
+    # touches changed, and the day's rollups, recomputed in place; the day stays published.
+    refreshed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last partial refresh after new touches (blank: none since the full run)"
+    )
+    refreshed_accounts = models.PositiveIntegerField(default=0, help_text="Accounts recomputed by that refresh")
 
     class Meta:
         constraints = [

@@ -105,6 +105,40 @@ def days_to_refresh(*, since: dt.date | None, max_days: int) -> list[dt.date]:
     return sorted(day for day in recent if day >= since)
 
 
+def active_days(*, since: dt.date) -> list[dt.date]:
+    """The days from `since` on whose run is in progress, oldest first."""
+    return list(
+        MetricsRun.objects.filter(as_of__gte=since, status__in=MetricsRun.ACTIVE).order_by("as_of").values_list("as_of", flat=True)
+    )
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How fresh a published day's figures are: when its full run finished, and when (and for how
+    many accounts) new touches were last folded in since."""
+
+    computed_at: dt.datetime | None
+    refreshed_at: dt.datetime | None = None
+    refreshed_accounts: int = 0
+
+    @property
+    def updated_at(self) -> dt.datetime | None:
+        """The last time the day's figures changed."""
+        return self.refreshed_at or self.computed_at
+
+
+def day_freshness(day: dt.date | None) -> Freshness | None:
+    """The freshness of a published day (None when it is not published)."""
+    if day is None:
+        return None
+    row = (
+        MetricsRun.objects.filter(as_of=day, status=DONE)
+        .values_list("finished_at", "refreshed_at", "refreshed_accounts")
+        .first()
+    )
+    return Freshness(*row) if row else None
+
+
 def unpublished_reason(day: dt.date) -> str:
     """Why `day` is not published, in a sentence for a command's error or an API reader."""
     run = MetricsRun.objects.filter(as_of=day).first()

@@ -25,7 +25,8 @@ from django.utils import timezone
 
 from accounts.models import Account, Segment
 from alerts.hooks import day_published
-from metrics.families import awareness, coverage, engagement, influence, reach, satisfaction
+from metrics import selectors
+from metrics.families import awareness, coverage, engagement, influence, people, reach, satisfaction
 from metrics.families.common import FamilySQL, Params, literal, table, with_clause
 from metrics.families.journey import STAGE_ORDER, STAGE_SQL
 from metrics.models import (
@@ -136,6 +137,7 @@ def compute_account_chunk(*, as_of: date, account_ids: Sequence[int]) -> int:
             # expressions took 150 ms of a 0.8 s chunk at 10,000 accounts: no gain for a
             # statement this short.
             cursor.execute("SET LOCAL jit = off")
+        people.store_contact_snapshots(cursor=cursor, as_of=as_of, account_ids=account_ids, cfg=cfg)
         cursor.execute(sql, params)
         return cursor.rowcount
 
@@ -346,11 +348,13 @@ def _refresh_planner_statistics() -> None:
             cursor.execute(f"ANALYZE {AccountSnapshot._meta.db_table}")
 
 
-def compute_rollups(*, as_of: date) -> None:
+def compute_rollups(*, as_of: date, analyze: bool = True) -> None:
     """Everything that needs all accounts' snapshots of the day: percentiles, segments, programs,
-    channels and influence. Run after every chunk of the day is stored."""
+    channels and influence. Run after every chunk of the day is stored. `analyze`: refresh the
+    planner statistics first (a partial refresh, which rewrites a few rows, skips it)."""
     cfg = MetricSettings.load()
-    _refresh_planner_statistics()
+    if analyze:
+        _refresh_planner_statistics()
     update_percentiles(as_of=as_of)
     compute_segments(as_of=as_of, cfg=cfg)
     compute_programs(as_of=as_of)
@@ -394,6 +398,7 @@ def run_start(*, as_of: date, chunk_size: int | None = None, queue: str = "") ->
         run.started_at = run.progressed_at = now
         run.finished_at = run.rollups_queued_at = None
         run.queue, run.error = queue, ""
+        run.refreshed_at, run.refreshed_accounts = None, 0
         run.save()
         MetricsRunChunk.objects.bulk_create(
             [MetricsRunChunk(run=run, index=i, lo=r.lo, hi=r.hi, accounts=r.accounts) for i, r in enumerate(ranges)],
@@ -536,6 +541,76 @@ def compute_day(
         raise
     run.refresh_from_db()
     return run
+
+
+# --- Partial refresh after new touches ------------------------------------------------------------
+#
+# An import or an API ingest that writes touchpoints sends accounts.signals.touchpoints_changed
+# with the accounts it touched and the earliest day of those touches; metrics.tasks queues
+# refresh_accounts_task, which recomputes, for each published day from that day on, only those
+# accounts' snapshots (through compute_account_chunk, so every per-account table of the chunk is
+# refreshed), then the day's rollups. Each day is one transaction with its run row locked: readers
+# see the old figures or the new ones, never a mix, and the day stays published throughout. The
+# run row records when (refreshed_at) and for how many accounts; a full run of the day resets it.
+
+
+# A partial refresh recomputes the accounts between two touched ones too when they are at most
+# this many ids apart: one statement costs ~15 ms to plan and start, an account in it ~0.6 ms
+# (PostgreSQL, 10,000 accounts). Those accounts' figures come out the same, so nothing else changes.
+REFRESH_JOIN_GAP = 16
+
+
+def id_runs(account_ids: Sequence[int], *, limit: int, gap: int = 1) -> list[tuple[int, int]]:
+    """The ids as ranges (lo, hi), each of at most `limit` ids, an id joining the range before it
+    when it is at most `gap` ids past its end: the chunks of a partial refresh. With gap 1 a range
+    holds only the given accounts."""
+    runs: list[tuple[int, int]] = []
+    for account_id in sorted(set(account_ids)):
+        if runs and account_id - runs[-1][1] <= gap and account_id - runs[-1][0] < limit:
+            runs[-1] = (runs[-1][0], account_id)
+        else:
+            runs.append((account_id, account_id))
+    return runs
+
+
+def refresh_day_accounts(*, as_of: date, account_ids: Sequence[int]) -> bool:
+    """Recompute these accounts' snapshots of the published day `as_of`, then its rollups, in one
+    transaction; record the refresh on the day's run. False (nothing done) when the day is not
+    published: not computed, failed, or being computed by a run right now."""
+    ranges = id_runs(account_ids, limit=settings.METRICS_CHUNK_SIZE, gap=REFRESH_JOIN_GAP)
+    with transaction.atomic():
+        # Locked: a full run of the day (run_start) waits for the refresh, and vice versa.
+        run = MetricsRun.objects.select_for_update().filter(as_of=as_of, status=MetricsRun.Status.DONE).first()
+        if run is None:
+            return False
+        for lo, hi in ranges:
+            compute_account_chunk(as_of=as_of, account_ids=range(lo, hi + 1))
+        compute_rollups(as_of=as_of, analyze=False)
+        run.refreshed_at, run.refreshed_accounts = timezone.now(), len(set(account_ids))
+        run.save(update_fields=["refreshed_at", "refreshed_accounts"])
+    return True
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """What refresh_accounts did: the days refreshed, and those it could not because a run of the
+    day was in progress (refresh them again once it is done: its early chunks may predate the
+    new touches)."""
+
+    refreshed: list[date]
+    busy: list[date]
+
+
+def refresh_accounts(*, account_ids: Sequence[int], since: date) -> Refresh:
+    """Recompute `account_ids` for every published day their new touches change — the days from
+    `since` (the earliest touch's day) on, among the latest METRICS_BACKFILL_MAX_DAYS published
+    days (metrics.selectors.days_to_refresh) — oldest first, each with its rollups."""
+    refreshed, busy = [], []
+    if account_ids:
+        for day in selectors.days_to_refresh(since=since, max_days=settings.METRICS_BACKFILL_MAX_DAYS):
+            (refreshed if refresh_day_accounts(as_of=day, account_ids=account_ids) else busy).append(day)
+    busy += selectors.active_days(since=since)
+    return Refresh(refreshed, sorted(set(busy)))
 
 
 # --- Stalled runs --------------------------------------------------------------------------------

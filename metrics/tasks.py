@@ -107,3 +107,37 @@ def refresh_after_import(since: str | None = None) -> list[str]:
             continue
         started.append(as_of.isoformat())
     return started
+
+
+# A refresh that finds a day being computed waits for that run this long, this many times.
+REFRESH_RETRY_SECONDS = 60
+REFRESH_MAX_ATTEMPTS = 30
+
+
+@shared_task(**TASK_OPTIONS)
+def refresh_accounts_task(account_ids: list[int], since: str, attempt: int = 0) -> list[str]:
+    """Recompute these accounts in the published days from `since` (ISO date) on, and those days'
+    rollups (services.refresh_accounts): what new touches change, within minutes of their import.
+
+    A day whose run is in progress may have computed some of these accounts before the touches
+    arrived, so the refresh is queued again for after it (with workers; in-process, where nothing
+    else runs at the same time, it is logged). Returns the days refreshed."""
+    day = date.fromisoformat(since)
+    result = services.refresh_accounts(account_ids=account_ids, since=day)
+    if result.busy:
+        if attempt < REFRESH_MAX_ATTEMPTS and not refresh_accounts_task.app.conf.task_always_eager:
+            refresh_accounts_task.apply_async(
+                (account_ids, result.busy[0].isoformat(), attempt + 1), countdown=REFRESH_RETRY_SECONDS
+            )
+        else:
+            logger.warning("Metrics refresh of %s account(s) skipped %s: a run of the day is in progress",
+                           len(account_ids), ", ".join(d.isoformat() for d in result.busy))
+    return [d.isoformat() for d in result.refreshed]
+
+
+def queue_refresh(sender: object, *, account_ids: frozenset[int], earliest_day: date, **kwargs: Any) -> None:
+    """Receiver of accounts.signals.touchpoints_changed (connected in metrics.apps): queue the
+    refresh of the accounts the new touches changed (sent after the write commits)."""
+    if selectors.latest_published_day() is None:
+        return  # nothing published yet: the nightly run will compute the new touches
+    refresh_accounts_task.delay(sorted(account_ids), earliest_day.isoformat())

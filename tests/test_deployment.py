@@ -90,3 +90,17 @@ def test_plotly_js_is_served_from_static_and_matches_the_python_package():
     assert vendored == bundled
     assert (ROOT / "static/vendor/htmx.min.js").stat().st_size > 10_000
     assert "cdn" not in (ROOT / "templates/base.html").read_text().lower()
+
+
+@pytest.mark.django_db
+def test_every_model_change_has_its_migration():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    try:
+        call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=StringIO())
+    except SystemExit:  # --check exits non-zero when a migration is missing
+        pytest.fail(f"models changed without a migration:\n{out.getvalue()}")
+    assert "No changes detected" in out.getvalue()

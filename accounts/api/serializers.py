@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts import services as rules
+from accounts.roles import can_see_contact_details
 from accounts.models import (
     Account,
     Channel,
@@ -129,6 +130,16 @@ class ContactSerializer(_RuleSerializer):
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
 
+    def to_representation(self, instance: Contact) -> dict[str, Any]:
+        # Personal data by role (accounts.roles.can_see_contact_details): no email or phone for
+        # an executive, in lists, details and write responses alike.
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is not None and not can_see_contact_details(request.user):
+            data.pop("email", None)
+            data.pop("phone", None)
+        return data
+
     def _write(self, contact: Contact | None, data: dict[str, Any]) -> Contact:
         given = "account" in data
         account = data.pop("account", None)
@@ -225,6 +236,8 @@ class TouchpointItemSerializer(serializers.Serializer):
     minutes = serializers.DecimalField(max_digits=8, decimal_places=2, required=False, allow_null=True,
                                        coerce_to_string=False)
     score = serializers.IntegerField(required=False, allow_null=True)
+    performed_by = serializers.EmailField(required=False, allow_blank=True, allow_null=True,
+                                          help_text="The email of the user (sales rep) who performed the touch")
 
 
 class TouchpointBulkSerializer(serializers.Serializer):

@@ -3,12 +3,12 @@ from __future__ import annotations
 from axes.helpers import get_lockout_message
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -19,6 +19,7 @@ from accounts import services as rules
 from accounts.api import filters, serializers
 from accounts.api.permissions import ReadOrManageData
 from accounts.models import Account, Contact, Opportunity, Program, Segment
+from accounts.roles import can_see_contact_details
 from accounts.staging import StagedRow, TouchpointStage, staged_row, touchpoint_refs
 
 BULK_MAX = 10_000
@@ -54,6 +55,16 @@ class ContactViewSet(_ReadCreateUpdate):
     serializer_class = serializers.ContactSerializer
     filterset_class = filters.ContactFilter
     ordering_fields = ("last_name", "email", "updated_at", "id")
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        # Personal data by role: filtering or sorting by email would confirm an address to a
+        # user who may not see it.
+        params = self.request.query_params
+        if not can_see_contact_details(self.request.user) and (
+            "email" in params or "email" in params.get("ordering", "")
+        ):
+            raise PermissionDenied("Contact emails are not shown to your role: filter or sort by something else.")
+        return super().filter_queryset(queryset)
 
 
 class ProgramViewSet(_ReadCreateUpdate):

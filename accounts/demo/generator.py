@@ -14,6 +14,12 @@ The story the data tells (so every page has something true to show):
   outcomes: engaged accounts win more often, faster and bigger; targets get more touches and
   bigger deals;
 - customers (won, or existing before the window) use the product and answer NPS surveys;
+- the account's owner (its rep) performs the sales touches: meetings, connected calls and the
+  replies to their emails, plus the outbound work around them — call attempts that did not connect
+  and the sales emails they sent (worth no engagement minutes), and the dialer's duration of most
+  connected calls (so meaningful conversations, ≥ 5 minutes, exist; a timed call is worth its
+  minutes instead of the default 10); these are drawn from a random stream of their own, after
+  everything else, so every other draw of a seed is as it was;
 - it looks like a real quarter: the target list is mostly new logos on long cycles (about a tenth of
   it customers by the end), every target has its rep, every program its own name, and nothing is
   dated after the moment the data is generated.
@@ -45,6 +51,7 @@ CONTENT_DOWNLOAD, EVENT_REGISTERED = K["CONTENT_DOWNLOAD"], K["EVENT_REGISTERED"
 EVENT_ATTENDED, WEBINAR_ATTENDED = K["EVENT_ATTENDED"], K["WEBINAR_ATTENDED"]
 AD_IMPRESSION, AD_CLICK, SOCIAL_ENGAGEMENT = K["AD_IMPRESSION"], K["AD_CLICK"], K["SOCIAL_ENGAGEMENT"]
 MEETING, CALL_CONNECTED, SALES_EMAIL_REPLY = K["MEETING"], K["CALL_CONNECTED"], K["SALES_EMAIL_REPLY"]
+CALL_ATTEMPT, SALES_EMAIL = K["CALL_ATTEMPT"], K["SALES_EMAIL"]
 PRODUCT_USAGE, DIRECT_MAIL_RESPONSE, NPS_RESPONSE = K["PRODUCT_USAGE"], K["DIRECT_MAIL_RESPONSE"], K["NPS_RESPONSE"]
 
 # The buying-committee roles METRICS.md requires by default; some accounts miss some of them.
@@ -197,8 +204,16 @@ class OpportunitySpec:
 
 
 # (contact index in the account or None, program index or None, kind, epoch seconds, minutes or None,
-# score or None)
-TouchRow = tuple[int | None, int | None, str, int, str | None, int | None]
+# score or None, the rep who performed it (index into DemoPlan.reps) or None)
+TouchRow = tuple[int | None, int | None, str, int, str | None, int | None, int | None]
+
+# Sales activity: call attempts before each connected call (mean), and the outbound sales emails a
+# rep sends per year to an owned target account (scaled by its propensity) or to another account.
+ATTEMPTS_PER_CONNECT = 2.2
+# Of the connected calls the source gave no duration, the share the rep's dialer times.
+CALLS_TIMED_BY_DIALER = 0.75
+SALES_EMAILS_PER_YEAR_TARGET = 14.0
+SALES_EMAILS_PER_YEAR_OTHER = 2.0
 
 
 @dataclass
@@ -636,6 +651,7 @@ class _AccountStory:
             self._touches()
             self._pre_opportunity_touches()
             self._customer_touches()
+            self._sales_activity()
         self.a.touches.sort(key=lambda t: t[3])
 
     # --- opportunities --------------------------------------------------------------------------
@@ -658,7 +674,11 @@ class _AccountStory:
             kind = "new" if self.customer_since is None or self.customer_since > created else rng.choice(
                 ("renewal", "upsell")
             )
-            p_win = 0.75 if kind == "renewal" else 0.04 + 0.45 * e
+            # The demo's ideal customer profile: new business wins more often at software, financial
+            # and healthcare companies, less at education, retail and energy ones (the Fit page learns it).
+            icp = {"Software": 1.7, "Financial Services": 1.5, "Healthcare": 1.4, "Education": 0.4, "Retail": 0.5,
+                   "Energy": 0.5}.get(a.industry, 1.0)
+            p_win = 0.75 if kind == "renewal" else min(0.9, (0.04 + 0.45 * e) * icp)
             won = rng.random() < p_win
             if kind == "renewal":
                 cycle = rng.randint(20, 60)
@@ -711,9 +731,9 @@ class _AccountStory:
     # --- touches ---------------------------------------------------------------------------------
     # The loops below run ten million times at --accounts 100000, so they draw with `random()` and
     # bisect instead of randrange/choices (same determinism, a fraction of the cost).
-    def _at(self, day: int) -> int:
+    def _at(self, day: int, rnd: Callable[[], float] | None = None) -> int:
         """A moment on `day`, mostly in working hours; on today, before now (the plan's until_epoch)."""
-        rnd = self.rnd
+        rnd = rnd or self.rnd
         second = 25_200 + int(rnd() * 43_200) if rnd() < 0.85 else int(rnd() * DAY)
         midnight = self.plan.start_epoch + day * DAY
         if midnight + second >= self.plan.until_epoch:
@@ -749,7 +769,8 @@ class _AccountStory:
         contact = self._contact(kind)
         if contact is None and kind in OUTREACH_KINDS:
             return  # nobody at the account we may email or call
-        self.a.touches.append((contact, program, kind, self._at(day), self._minutes(kind, intent), score))
+        performer = self.a.owner if kind in SDR_KINDS else None
+        self.a.touches.append((contact, program, kind, self._at(day), self._minutes(kind, intent), score, performer))
 
     def _touches(self) -> None:
         rnd, a, plan, days = self.rnd, self.a, self.plan, self.plan.days
@@ -819,6 +840,43 @@ class _AccountStory:
         for _ in range(1 + span // 150):
             score = min(10, max(0, round(rng.gauss(5.5 + 4 * e, 1.8))))
             self._add(NPS_RESPONSE, since + int(rnd() * span), None, score=score)
+
+    def _sales_activity(self) -> None:
+        """The rep's outbound work at the account: attempts before each connected call (same day or a
+        few days earlier) and before each reply the email it answered, plus cold sales emails. A
+        stream of its own (see the module docstring); nothing when the account has no owner."""
+        rep, a = self.a.owner, self.a
+        pool, cum = self.reachable
+        if rep is None or not pool:
+            return
+        rng = random.Random(f"{self.plan.seed}:{a.index}:sales")
+        rnd = rng.random
+        day_of = self.plan.start_epoch
+        added: list[TouchRow] = []
+        for i, (contact, program, kind, at, minutes, score, performer) in enumerate(a.touches):
+            if performer is None:
+                continue
+            day = (at - day_of) // DAY
+            if kind == CALL_CONNECTED:
+                if minutes is None and rnd() < CALLS_TIMED_BY_DIALER:
+                    # The dialer logs how long the call lasted: short check-ins or real conversations.
+                    talk = 0.5 + rnd() * 4.4 if rnd() < 0.45 else 5 + rnd() * 20
+                    a.touches[i] = (contact, program, kind, at, f"{talk:.2f}", score, performer)
+                for _ in range(_poisson(rng, ATTEMPTS_PER_CONNECT)):
+                    earlier = day - int(rnd() * 4)
+                    if earlier >= 0:
+                        added.append((contact, program, CALL_ATTEMPT, self._at(earlier, rnd), None, None, rep))
+            elif kind == SALES_EMAIL_REPLY:
+                earlier = max(0, day - 1 - int(rnd() * 3))
+                added.append((contact, program, SALES_EMAIL, self._at(earlier, rnd), None, None, rep))
+        per_year = SALES_EMAILS_PER_YEAR_TARGET * (0.5 + self.e) if a.is_target else SALES_EMAILS_PER_YEAR_OTHER
+        span = self.last_day + 1
+        for _ in range(_poisson(rng, per_year * span / 365)):
+            day = int(rnd() * span)
+            contact = _pick(rnd(), pool, cum)
+            kind = CALL_ATTEMPT if rnd() < 0.35 else SALES_EMAIL
+            added.append((contact, None, kind, self._at(day, rnd), None, None, rep))
+        a.touches.extend(added)
 
 
 def _one(rnd: Callable[[], float], items: Sequence[T]) -> T:

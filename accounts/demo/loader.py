@@ -15,11 +15,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from accounts import partitions
 from accounts.models import Account, Contact, Opportunity, Program, Segment, Touchpoint
 from accounts.roles import SALES
 
 from . import vocab
 from .generator import SEGMENTS, AccountBundle, DemoPlan, build_plan, generate_account
+from .history import write_stage_history
 from .writers import BulkWriter, CopyWriter, touchpoint_indexes_deferred
 
 # Accounts generated and written per step: memory stays flat (a chunk is ~100k touchpoints).
@@ -56,12 +58,15 @@ def seed_demo(
     reset: bool = False,
     progress: bool = False,
     log: Callable[[str], None] = lambda message: None,
+    extra_reps: int = 0,
 ) -> SeedResult:
     """Generate and store the demo data set; the same arguments always store the same rows.
 
     Refuses (DemoDataExists) when accounts, programs or segments exist, unless `reset`, which first
     deletes every account, contact, segment, program, touchpoint and opportunity (and, through
-    their cascades, the metric snapshots computed from them).
+    their cascades, the metric snapshots computed from them). `extra_reps` adds that many generated
+    reps (rep.001, rep.002, …) to the owners, so a big data set gives each rep a realistic book
+    (the benchmark's ≈ 200 target accounts per rep); 0 keeps the demo's four reps.
     """
     started = time.monotonic()
     with transaction.atomic():
@@ -74,7 +79,7 @@ def seed_demo(
                 )
             log("Deleting existing accounts, contacts, programs, segments, touchpoints and opportunities…")
             _delete_all()
-        reps = _sales_reps()
+        reps = _sales_reps(extra_reps)
         plan = build_plan(seed=seed, days=days, end_date=end_date, reps=tuple(u for u, _ in reps), accounts=accounts,
                           now=timezone.now())
         segments = Segment.objects.bulk_create(
@@ -93,6 +98,8 @@ def seed_demo(
             ]
         )
         postgres = connection.vendor == "postgresql"
+        # The months' touchpoint partitions first, so COPY fills them rather than DEFAULT (accounts.partitions).
+        partitions.ensure_months(partitions.months_between(plan.start_date, plan.end_date))
         writer = (CopyWriter if postgres else BulkWriter)(
             now=timezone.now(),
             owner_ids=[pk for _, pk in reps],
@@ -122,6 +129,7 @@ def seed_demo(
                     bar.set_postfix(touchpoints=f"{result.touchpoints:,}", refresh=False)
             if postgres:
                 log("Building the touchpoint indexes and foreign keys…")
+        write_stage_history(seed=seed, until_epoch=plan.until_epoch)  # for the trends page's stage funnel
         if postgres:
             # Fresh planner statistics, so the first metrics run after a big load picks the indexes.
             with connection.cursor() as cursor:
@@ -152,10 +160,11 @@ def _chunks(generator: ThreadPoolExecutor, plan: DemoPlan, accounts: int) -> Ite
     yield pending.result()
 
 
-def _sales_reps() -> list[tuple[str, int]]:
+def _sales_reps(extra: int = 0) -> list[tuple[str, int]]:
     """The owners: every user in the "sales" group plus the generated reps, by username."""
     sales = Group.objects.get(name=SALES)
-    for username, first, last in vocab.DEMO_REPS:
+    generated = [(f"rep.{n:03d}", "Rep", f"{n:03d}") for n in range(1, extra + 1)]
+    for username, first, last in (*vocab.DEMO_REPS, *generated):
         user, created = User.objects.get_or_create(
             username=username, defaults={"first_name": first, "last_name": last, "email": f"{username}@demo.example"}
         )

@@ -79,7 +79,7 @@ class BulkWriter:
         batch: list[Touchpoint] = []
         for account, b in zip(accounts, bundles):
             ids = [next(contact_ids) for _ in b.contacts]
-            for contact, program, kind, at, minutes, score in b.touches:
+            for contact, program, kind, at, minutes, score, performer in b.touches:
                 batch.append(
                     Touchpoint(
                         account_id=account.pk,
@@ -87,6 +87,7 @@ class BulkWriter:
                         program_id=None if program is None else self.program_ids[program],
                         kind=kind, occurred_at=_dt(at), minutes=None if minutes is None else Decimal(minutes),
                         score=score, source=SOURCE, external_id=_touch_id(first_touch_number + touches),
+                        performed_by_id=None if performer is None else self.owner_ids[performer],
                     )
                 )
                 touches += 1
@@ -157,7 +158,7 @@ class CopyWriter(BulkWriter):
             self._copy(
                 cursor, Touchpoint,
                 ("account_id", "contact_id", "program_id", "kind", "occurred_at", "minutes", "score", "source",
-                 "external_id"),
+                 "external_id", "performed_by_id"),
                 self._touch_rows(account_ids, bundles, per_account, first_touch_number),
             )
         return len(contact_ids), touches, opportunities
@@ -165,15 +166,16 @@ class CopyWriter(BulkWriter):
     def _touch_rows(
         self, account_ids: list[int], bundles: Sequence[AccountBundle], per_account: list[list[int]], number: int
     ) -> Iterator[tuple]:
-        program_ids = self.program_ids
+        program_ids, owner_ids = self.program_ids, self.owner_ids
         ts = _TimestampText()
         for aid, b, ids in zip(account_ids, bundles, per_account):
-            for contact, program, kind, at, minutes, score in b.touches:
+            for contact, program, kind, at, minutes, score, performer in b.touches:
                 yield (
                     aid,
                     None if contact is None else ids[contact],
                     None if program is None else program_ids[program],
                     kind, ts(at), minutes, score, SOURCE, _touch_id(number),
+                    None if performer is None else owner_ids[performer],
                 )
                 number += 1
 
@@ -230,7 +232,8 @@ def touchpoint_indexes_deferred() -> Iterator[None]:
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
         for _, definition in indexes:
-            cursor.execute(definition)
+            # A partitioned table's index reads "ON ONLY" (accounts.partitions): rebuild it on every partition.
+            cursor.execute(definition.replace(" ON ONLY ", " ON "))
         for name, definition in constraints:
             cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
 

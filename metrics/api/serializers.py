@@ -9,6 +9,7 @@ from metrics.models import (
     AccountSnapshot,
     AttributionCredit,
     ChannelSnapshot,
+    ContactSnapshot,
     InfluenceSummary,
     OutcomeGroup,
     ProgramSnapshot,
@@ -21,10 +22,18 @@ def _read_only(model_cls: type) -> type[serializers.ModelSerializer]:
     return type(f"{model_cls.__name__}Serializer", (serializers.ModelSerializer,), {"Meta": meta})
 
 
-AccountSnapshotSerializer = _read_only(AccountSnapshot)
+class AccountSnapshotSerializer(_read_only(AccountSnapshot)):
+    # Annotated by the view (one join): the account's score from the latest fit run, not a figure of the day.
+    fit_score = serializers.IntegerField(
+        read_only=True, allow_null=True,
+        help_text="ICP fit score 0–100 from the latest fit run (the Fit page); null before the first run.",
+    )
+
+
 SegmentSnapshotSerializer = _read_only(SegmentSnapshot)
 ProgramSnapshotSerializer = _read_only(ProgramSnapshot)
 ChannelSnapshotSerializer = _read_only(ChannelSnapshot)
 OutcomeGroupSerializer = _read_only(OutcomeGroup)
 InfluenceSummarySerializer = _read_only(InfluenceSummary)
 AttributionCreditSerializer = _read_only(AttributionCredit)
+ContactSnapshotSerializer = _read_only(ContactSnapshot)

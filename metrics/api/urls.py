@@ -11,5 +11,6 @@ router.register("metrics/channel-snapshots", views.ChannelSnapshotViewSet, basen
 router.register("metrics/outcome-groups", views.OutcomeGroupViewSet, basename="outcome-group")
 router.register("metrics/influence-summaries", views.InfluenceSummaryViewSet, basename="influence-summary")
 router.register("metrics/attribution-credits", views.AttributionCreditViewSet, basename="attribution-credit")
+router.register("metrics/contact-snapshots", views.ContactSnapshotViewSet, basename="contact-snapshot")
 
 urlpatterns = router.urls

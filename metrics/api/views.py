@@ -7,6 +7,7 @@ is being computed, or after its run failed, its partial rows are not served.
 from __future__ import annotations
 
 import django_filters
+from django.db.models import F
 from rest_framework import viewsets
 
 from metrics.api import serializers
@@ -15,6 +16,7 @@ from metrics.models import (
     AccountSnapshot,
     AttributionCredit,
     ChannelSnapshot,
+    ContactSnapshot,
     InfluenceSummary,
     OutcomeGroup,
     ProgramSnapshot,
@@ -44,6 +46,8 @@ def _viewset(model_cls: type, serializer: type, fields: tuple[str, ...], orderin
 
 AccountSnapshotViewSet = _viewset(AccountSnapshot, serializers.AccountSnapshotSerializer,
                                   ("account", "journey_stage", "engaged", "mqa", "spike"), ("as_of", "account_id"))
+# The account's fit score rides along in the same query (fit/; the serializer's fit_score).
+AccountSnapshotViewSet.queryset = AccountSnapshotViewSet.queryset.annotate(fit_score=F("account__fit__score"))
 SegmentSnapshotViewSet = _viewset(SegmentSnapshot, serializers.SegmentSnapshotSerializer, ("segment",),
                                   ("as_of", "segment_id"))
 ProgramSnapshotViewSet = _viewset(ProgramSnapshot, serializers.ProgramSnapshotSerializer, ("program",),
@@ -55,3 +59,6 @@ OutcomeGroupViewSet = _viewset(OutcomeGroup, serializers.OutcomeGroupSerializer,
 InfluenceSummaryViewSet = _viewset(InfluenceSummary, serializers.InfluenceSummarySerializer, (), ("as_of",))
 AttributionCreditViewSet = _viewset(AttributionCredit, serializers.AttributionCreditSerializer,
                                     ("program", "model", "basis"), ("as_of", "program_id", "model", "basis"))
+# People's figures (METRICS.md "People"): names, emails and phones stay on /api/v1/contacts/.
+ContactSnapshotViewSet = _viewset(ContactSnapshot, serializers.ContactSnapshotSerializer, ("account", "contact"),
+                                  ("as_of", "account_id", "contact_id"))

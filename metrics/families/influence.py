@@ -48,6 +48,7 @@ from metrics.families.common import (
     id_bounds,
     minutes_expression,
     multiplier_sql,
+    UNITS,
     table,
     trailing,
 )
@@ -162,42 +163,59 @@ class ClosedOpportunity:
 def _closed_opportunities(*, as_of: date, cfg: MetricSettings) -> list[ClosedOpportunity]:
     """The unit of the outcome tables: opportunities closed in the outcomes window ending D.
 
-    One query; the pre-creation minutes are a correlated aggregate on touchpoint_account_time.
+    One query. The pre-creation minutes are one grouped join: the window's opportunities joined
+    to their account's touches on the days (created day − lookback) … (created day − 1), each a
+    range of touchpoint_account_time, summed per (opportunity, contact) as whole millionths of a
+    minute (common.UNITS), then times the contact's multiplier (as the chunks do: a contact's
+    touches share it, and only those groups are joined to the contacts) and summed per
+    opportunity: exact whatever the order of addition, the float nearest it is the figure.
     """
     window = trailing(as_of, cfg.outcomes_window_days)
-    minutes_before = (
-        Touchpoint.objects.filter(
-            account_id=OuterRef("account_id"),
-            occurred_at__gte=OuterRef("engagement_from"),
-            occurred_at__lt=OuterRef("engagement_to"),
+    p = Params()
+    multiplier = multiplier_sql(cfg, seniority="c.seniority_level")
+    closed = f"""
+        SELECT o.id, o.external_id, o.account_id, o.is_won, o.amount, o.created_at, o.closed_at
+        FROM {table(Opportunity)} o
+        WHERE o.is_closed AND o.closed_at >= {p(window.start)} AND o.closed_at < {p(window.end)}
+    """
+    sql = f"""
+        WITH closed AS ({closed}),
+        by_contact AS (
+            SELECT o.id, t.contact_id, SUM({base_units_sql(cfg, touch="t")}) AS units
+            FROM closed o
+            JOIN {table(Touchpoint)} t ON t.account_id = o.account_id
+                AND t.occurred_at >= {day_start_sql("o.created_at", -cfg.influence_lookback_days)}
+                AND t.occurred_at < {day_start_sql("o.created_at", 0)}
+            GROUP BY o.id, t.contact_id
+        ),
+        minutes AS (
+            SELECT g.id, SUM(CAST(ROUND(g.units * {multiplier}) AS BIGINT)) AS units
+            FROM by_contact g LEFT JOIN {table(Contact)} c ON c.id = g.contact_id
+            GROUP BY g.id
         )
-        .order_by()
-        .values("account_id")
-        .annotate(total=Sum(minutes_expression(cfg)))
-        .values("total")
-    )
-    rows = (
-        Opportunity.objects.filter(_closed_in(window))
-        .order_by()
-        .alias(
-            engagement_from=_days_before("created_at", cfg.influence_lookback_days),
-            engagement_to=_days_before("created_at", 0),
-        )
-        .annotate(minutes_before=Coalesce(Subquery(minutes_before), Value(0.0), output_field=FloatField()))
-        .values_list("id", "external_id", "account_id", "account__is_target", "is_won", "amount", "created_at",
-                     "closed_at", "minutes_before", "account__industry", "account__employees")
-    )
-    return [
-        ClosedOpportunity(
+        SELECT o.id, o.external_id, o.account_id, a.is_target, o.is_won, o.amount, o.created_at, o.closed_at,
+               COALESCE(m.units, 0), a.industry, a.employees
+        FROM closed o
+        JOIN {table(Account)} a ON a.id = o.account_id
+        LEFT JOIN minutes m ON m.id = o.id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, p)
+        rows = cursor.fetchall()
+    convert = connection.ops.convert_datetimefield_value if connection.vendor == "sqlite" else None
+    result = []
+    for pk, external_id, account_id, is_target, is_won, amount, created_at, closed_at, units, industry, employees in rows:
+        if convert is not None:  # SQLite: text, 0/1 and REAL, as the ORM would read them
+            created_at, closed_at = (convert(v, None, connection) for v in (created_at, closed_at))
+            is_target, is_won, amount = bool(is_target), bool(is_won), Decimal(str(amount)).quantize(CENT)
+        result.append(ClosedOpportunity(
             id=pk, external_id=external_id or "", account_id=account_id, is_target=is_target, is_won=is_won,
             amount=amount, cycle_days=(closed_at.date() - created_at.date()).days,
-            # Rounded like the engagement family: ties in the quartile order must not hang on float noise.
-            minutes_before=round(minutes, 6),
+            # Exact millionths: ties in the quartile order never hang on float noise.
+            minutes_before=round(int(units) / UNITS, 6),
             profile=profile(industry, employees),
-        )
-        for pk, external_id, account_id, is_target, is_won, amount, created_at, closed_at, minutes, industry, employees
-        in rows
-    ]
+        ))
+    return result
 
 
 def _group_row(dimension: str, group: str, opportunities: list[ClosedOpportunity]) -> dict[str, Any]:

@@ -10,13 +10,12 @@ focus and waste.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
-from django.db.models import Count, F, IntegerField, Q, QuerySet
-from django.db.models.functions import Cast
+from django.db import connection, transaction
+from django.db.models import Count
 
 from accounts.models import Account, Program, Segment, Touchpoint
 from metrics.families.common import (
@@ -24,15 +23,17 @@ from metrics.families.common import (
     FamilySQL,
     Params,
     Windows,
+    day_start,
     id_bounds,
-    on_or_before,
     program_success_kinds,
-    success_q,
+    table,
     touch_pass,
 )
 from metrics.models import MetricSettings
 
 EMPTY: dict[str, Any] = {"programs_reached": 0, "channels_reached": 0}
+# PostgreSQL's work_mem for the rollups' grouping of every (program, account) pair.
+ROLLUP_WORK_MEM = "64MB"
 
 
 def _program_successes() -> Cte:
@@ -69,40 +70,6 @@ def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _reach_figures(touches: QuerySet[Touchpoint], group: str, success: Q) -> dict[Any, dict[str, int]]:
-    """Touch and account counts of program touches per `group` (a field path), in the database.
-
-    Two levels: touches and successes per (group, account), then per group sums and counts of
-    those rows — one hash aggregate instead of a sort per COUNT(DISTINCT). An account touched by
-    two programs of a channel is one account of the channel: the account counts are counts of
-    (group, account) rows, never sums over programs. The ORM cannot aggregate over a grouped
-    subquery, so the outer level is SQL around the ORM's own inner query.
-    """
-    pairs = (
-        touches.values(group, "account_id")
-        .annotate(
-            grp=F(group),
-            is_target=Cast("account__is_target", IntegerField()),
-            n=Count("id"),
-            k=Count("id", filter=success),
-        )
-        .values("grp", "is_target", "n", "k")
-    )
-    inner, params = pairs.query.sql_with_params()
-    sql = f"""
-        SELECT grp, SUM(n), SUM(is_target * n), SUM(k), SUM(is_target * k), COUNT(*),
-               SUM(CASE WHEN k > 0 THEN 1 ELSE 0 END), SUM(CASE WHEN k > 0 THEN is_target ELSE 0 END)
-        FROM ({inner}) pairs GROUP BY grp
-    """
-    keys = ("touches", "touches_at_targets", "successes", "target_successes", "touched_accounts",
-            "reached_accounts", "reached_target_accounts")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    # PostgreSQL sums bigints to numeric (Decimal): back to int.
-    return {row[0]: {key: int(value) for key, value in zip(keys, row[1:], strict=True)} for row in rows}
-
-
 _NO_TOUCHES = dict.fromkeys(
     ("touches", "touches_at_targets", "successes", "target_successes", "touched_accounts", "reached_accounts",
      "reached_target_accounts"),
@@ -135,35 +102,98 @@ def _program_row(figures: dict[str, int], scope_size: int, reached_in_scope: int
     }
 
 
+def _success_sql(success_kinds: dict[int, list[str]], p: Params, *, touch: str) -> str:
+    """success_q as SQL over the touch `touch`: 1 for a success of its program, else 0 (programs
+    sharing a kind list are one term, as there)."""
+    by_kinds: dict[tuple[str, ...], list[int]] = {}
+    for program_id, kinds in success_kinds.items():
+        if kinds:
+            by_kinds.setdefault(tuple(sorted(kinds)), []).append(program_id)
+    terms = [
+        f"({touch}.program_id IN ({', '.join(str(int(pk)) for pk in ids)}) AND {touch}.kind IN ({p.each(kinds)}))"
+        for kinds, ids in by_kinds.items()
+    ]
+    return f"CASE WHEN {' OR '.join(terms)} THEN 1 ELSE 0 END" if terms else "0"
+
+
+_FIGURE_KEYS = ("touches", "touches_at_targets", "successes", "target_successes", "touched_accounts",
+                "reached_accounts", "reached_target_accounts")
+
+
+def _reach_counts(as_of: date) -> tuple[dict[int, dict[str, int]], dict[str, dict[str, int]], dict[int, int]]:
+    """Per program and per channel, the counts of _reach_figures, and per program with a segment
+    the target accounts of its segment it reached: one statement, one read of the program touches
+    on or before D (index touchpoint_program_time).
+
+    The touches are grouped once by (program, account) — touches n and successes k of each pair —
+    and every figure is a sum over those pairs: per program directly, per channel after summing
+    the pairs of the channel's programs by account (an account touched by two programs of a
+    channel is one account of the channel). A program's reach in its own segment is a membership
+    probe per pair of such a program, so all segments are counted in the same pass.
+    """
+    p = Params()
+    success = _success_sql(program_success_kinds(), p, touch="t")
+    materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
+    sql = f"""
+        WITH pairs AS {materialized}(
+            SELECT g.program_id, g.account_id, g.n, g.k, pr.channel, pr.segment_id,
+                   CASE WHEN a.is_target THEN 1 ELSE 0 END AS tgt
+            FROM (
+                SELECT t.program_id, t.account_id, COUNT(*) AS n, SUM({success}) AS k
+                FROM {table(Touchpoint)} t
+                WHERE t.program_id IS NOT NULL AND t.occurred_at < {p(day_start(as_of + timedelta(days=1)))}
+                GROUP BY t.program_id, t.account_id
+            ) g
+            JOIN {table(Program)} pr ON pr.id = g.program_id
+            JOIN {table(Account)} a ON a.id = g.account_id
+        )
+        SELECT program_id, NULL, SUM(n), SUM(tgt * n), SUM(k), SUM(tgt * k), COUNT(*),
+               SUM(CASE WHEN k > 0 THEN 1 ELSE 0 END), SUM(CASE WHEN k > 0 THEN tgt ELSE 0 END),
+               SUM(CASE WHEN k > 0 AND tgt = 1 AND segment_id IS NOT NULL AND EXISTS (
+                   SELECT 1 FROM {table(Segment.accounts.through)} m
+                   WHERE m.segment_id = pairs.segment_id AND m.account_id = pairs.account_id
+               ) THEN 1 ELSE 0 END)
+        FROM pairs GROUP BY program_id
+        UNION ALL
+        SELECT NULL, channel, SUM(n), SUM(tgt * n), SUM(k), SUM(tgt * k), COUNT(*),
+               SUM(CASE WHEN k > 0 THEN 1 ELSE 0 END), SUM(CASE WHEN k > 0 THEN tgt ELSE 0 END), 0
+        FROM (SELECT channel, account_id, MAX(tgt) AS tgt, SUM(n) AS n, SUM(k) AS k FROM pairs GROUP BY channel, account_id) c
+        GROUP BY channel
+    """
+    by_program: dict[int, dict[str, int]] = {}
+    by_channel: dict[str, dict[str, int]] = {}
+    in_segment: dict[int, int] = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The (program, account) pairs are ~20 per account: at the default 4 MB the grouping
+            # spills to disk in batches.
+            cursor.execute(f"SET LOCAL work_mem = '{ROLLUP_WORK_MEM}'")
+        cursor.execute(sql, p)
+        for program_id, channel, *counts in cursor.fetchall():
+            # PostgreSQL sums bigints to numeric (Decimal): back to int.
+            figures = {key: int(value) for key, value in zip(_FIGURE_KEYS, counts, strict=False)}
+            if program_id is not None:
+                by_program[program_id] = figures
+                in_segment[program_id] = int(counts[-1])
+            else:
+                by_channel[channel] = figures
+    return by_program, by_channel, in_segment
+
+
 def program_and_channel_rows(*, as_of: date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """ProgramSnapshot rows (every program, with touches or not) and ChannelSnapshot rows (every
     channel that has programs), over all program touches on or before D.
 
-    Counted in the database — one two-level grouped query by program, one by channel (index
-    touchpoint_program_time), and one per segment that has programs — so memory does not grow
-    with the number of touches or accounts. A program with a segment is measured against the
-    segment's target accounts; everything else against all target accounts.
+    Counted in the database in one pass (_reach_counts), so memory does not grow with the number
+    of touches or accounts. A program with a segment is measured against the segment's target
+    accounts; everything else against all target accounts.
     """
-    success = success_q(program_success_kinds())
-    touches = Touchpoint.objects.filter(on_or_before(as_of), program__isnull=False).order_by()
-    by_program = _reach_figures(touches, "program_id", success)
-    by_channel = _reach_figures(touches, "program__channel", success)
+    by_program, by_channel, reached_in_segment = _reach_counts(as_of)
     targets = Account.objects.filter(is_target=True).count()
     memberships = Segment.accounts.through.objects.filter(account__is_target=True)
     segment_targets = dict(
         memberships.order_by().values("segment_id").annotate(n=Count("account_id")).values_list("segment_id", "n")
     )
-    # Target accounts of a program's own segment that the program reached.
-    reached_in_segment: dict[int, int] = {}
-    program_segments = Program.objects.filter(segment__isnull=False).order_by().values_list("segment_id", flat=True)
-    for segment_id in program_segments.distinct():
-        in_segment = Q(program__segment_id=segment_id, account__is_target=True, account__segments=segment_id)
-        reached_in_segment.update(
-            touches.filter(success, in_segment)
-            .values("program_id")
-            .annotate(n=Count("account_id", distinct=True))
-            .values_list("program_id", "n")
-        )
 
     programs = []
     channels: dict[str, dict[str, Any]] = {}

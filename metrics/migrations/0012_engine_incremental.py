@@ -1,4 +1,4 @@
-from django.db import migrations
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -6,4 +6,17 @@ class Migration(migrations.Migration):
         ("metrics", "0011_influence_summary_plural"),
     ]
 
-    operations = []
+    operations = [
+        migrations.AddField(
+            model_name="metricsrun",
+            name="refreshed_at",
+            field=models.DateTimeField(
+                blank=True, help_text="Last partial refresh after new touches (blank: none since the full run)", null=True
+            ),
+        ),
+        migrations.AddField(
+            model_name="metricsrun",
+            name="refreshed_accounts",
+            field=models.PositiveIntegerField(default=0, help_text="Accounts recomputed by that refresh"),
+        ),
+    ]

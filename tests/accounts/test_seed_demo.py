@@ -19,7 +19,7 @@ from accounts.models import Account, Channel, Contact, Opportunity, Program, Seg
 from accounts.services import resolve_seniority
 
 END = date(2026, 3, 1)
-PINNED_DUMP = "06a49325a9a812618961b98c29414b2d0d809824ad3402a401517837cce0e35c"
+PINNED_DUMP = "1352441742f9da069fe7fa6ddaf5f38ac1f49a56e0624d141261d5eb3113f72f"
 REQUIRED_ROLES = {"decision_maker", "champion", "influencer", "technical_evaluator", "end_user"}
 
 

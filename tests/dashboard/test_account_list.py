@@ -116,7 +116,7 @@ def test_as_of_picks_the_latest_snapshot_on_or_before_the_day(as_alice, world):
 
 
 HEADER = (
-    "as_of,account_id,account_external_id,account,domain,tier,owner,is_target,contacts,reachable_contacts,"
+    "as_of,account_id,account_external_id,account,domain,tier,owner,is_target,fit_score,contacts,reachable_contacts,"
     "roles_covered,role_coverage,profile_completeness,covered,has_decision_maker,web_visits,known_visitors,"
     "email_opens,event_attendances,calls_connected,aware_contacts,aware,minutes_7d,minutes_prev_21d,minutes_30d,"
     "minutes_prev_30d,minutes_90d,engaged_contacts_90d,engaged,mqa,spike,engagement_percentile,programs_reached,"
@@ -134,9 +134,9 @@ def test_csv_export_is_the_filtered_sorted_list(as_alice, world):
     assert body.splitlines() == [
         HEADER,
         # The name "=Umbrella" would run as a formula in a spreadsheet: it gets a leading apostrophe.
-        f"2025-03-31,{u},,'=Umbrella,umbrella.example,3,alice,false,0,0,0,0.0,0.0,false,false,0,0,0,0,0,0,true,"
+        f"2025-03-31,{u},,'=Umbrella,umbrella.example,3,alice,false,,0,0,0,0.0,0.0,false,false,0,0,0,0,0,0,true,"
         "0.0,0.0,5.0,0.0,5.0,0,false,false,false,33.33,0,0,0.00,0.00,0.00,0,aware,,0,0,0",
-        f"2025-03-31,{i},,Initech,initech.example,1,,true,0,0,0,0.0,0.0,false,false,0,0,0,0,0,0,false,"
+        f"2025-03-31,{i},,Initech,initech.example,1,,true,,0,0,0,0.0,0.0,false,false,0,0,0,0,0,0,false,"
         "0.0,0.0,0.0,0.0,0.0,0,false,false,false,33.33,0,0,0.00,0.00,0.00,0,none,,0,0,0",
     ]
 

@@ -71,7 +71,7 @@ def test_unknown_touchpoint_kind(csv_file, acme):
 
 def test_unknown_kind_of_file(csv_file):
     result = import_csv(kind="leads", path=csv_file(ACCOUNTS + "A1,Acme,acme.com,,,,,,,,\n"))
-    assert result.file_error == "Unknown kind 'leads': use one of accounts, contacts, programs, opportunities, touchpoints, targets."
+    assert result.file_error == "Unknown kind 'leads': use one of accounts, contacts, programs, opportunities, touchpoints, targets, stage_history."
 
 
 def test_missing_required_field(csv_file):

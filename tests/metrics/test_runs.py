@@ -113,8 +113,9 @@ def test_queries_per_chunk_do_not_grow_with_accounts_or_touches() -> None:
             touch(acc, "web_visit", at(day))  # more touches per account too
     small, large = _chunk_queries(few), _chunk_queries(many)
     # settings; the programs' success kinds; savepoint and release around the chunk's one
-    # INSERT … SELECT (every family in it), and on PostgreSQL the SET LOCAL that turns JIT off
-    assert len(small) == len(large) == (5 if connection.vendor == "postgresql" else 4)
+    # INSERT … SELECT (every family in it) and its people's DELETE and INSERT … SELECT (their
+    # contact snapshots), and on PostgreSQL the SET LOCAL that turns JIT off
+    assert len(small) == len(large) == (7 if connection.vendor == "postgresql" else 6)
 
 
 def test_compute_metrics_backfills_days_ending_as_of() -> None:

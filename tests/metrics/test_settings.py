@@ -75,6 +75,14 @@ def test_minutes_and_multipliers_are_known_names_with_weights_of_zero_or_more() 
     }
 
 
+def test_a_reps_own_actions_take_no_minutes() -> None:
+    errors = _errors(minutes_by_kind={"call_attempt": 1, "sales_email": 0, "meeting": 30})
+    assert errors == {"minutes_by_kind": [
+        "'call_attempt' is a rep's own action, not the account's time: it takes no minutes.",
+        "'sales_email' is a rep's own action, not the account's time: it takes no minutes.",
+    ]}
+
+
 def test_rules_between_fields() -> None:
     assert _errors(short_window_days=120) == {
         "short_window_days": ["W30 lies inside W90: the short window cannot be longer than the long one."]

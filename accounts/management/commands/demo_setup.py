@@ -16,6 +16,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.demo import demo_data_present
 from alerts.demo import demo_alerts_setup
+from fit.models import FitRun
+from fit.services import fit_train
 from metrics.models import AccountSnapshot
 
 # username, group, full name. The passwords are generated per installation and kept in
@@ -46,6 +48,10 @@ class Command(BaseCommand):
         if not AccountSnapshot.objects.exists():
             self.stdout.write("Computing 90 days of metrics (first run only)…")
             call_command("compute_metrics", days=90, stdout=self.stdout)
+        if not FitRun.objects.exists():
+            # The Fit page's score and look-alikes; after that, the nightly run retrains it.
+            self.stdout.write("Training the ICP fit score (first run only)…")
+            fit_train()
         # Default alert rules, and follows of accounts with news, so that the digests have content.
         alerts_note = demo_alerts_setup(usernames=[username for username, _, _ in DEMO_USERS])
         self.stdout.write(self.style.SUCCESS(f"\nABM dashboard: http://127.0.0.1:{port}/"))

@@ -12,7 +12,8 @@ from metrics.exports import LEVELS, export_rows, write_csv, write_json
 
 class Command(BaseCommand):
     help = (
-        "Export the snapshots of one published day (account, segment, program, channel or influence level) "
+        "Export the snapshots of one published day (account, segment, program, channel, influence or contact "
+        "level: people's figures by contact_external_id and account_external_id, no names, emails or phones) "
         "to stdout. A day is published when its metrics run is complete."
     )
 
