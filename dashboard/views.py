@@ -582,8 +582,20 @@ def influence(request: HttpRequest) -> HttpResponse:
 @require_GET
 def definitions(request: HttpRequest) -> HttpResponse:
     """Every figure of the registry, its thresholds and windows as the settings are now."""
+    from fit.access import can_see_fit
+    from fit.definitions import DEFINITIONS as FIT
+    from sales.trends import DEFINITIONS as TRENDS
+
     settings = metric_settings(request)
-    context = {"groups": figures.families(settings), "windows": figures.windows(settings)}
+    beyond = [
+        ("fit", "Fit — which accounts should be targets?", "fit:fit" if can_see_fit(request.user) else "", FIT),
+        ("trends", "Trends — is it getting better?", "sales:trends", TRENDS),
+    ]
+    context = {
+        "groups": figures.families(settings), "windows": figures.windows(settings),
+        "beyond": [(key, title, url, [(name, *text) for name, text in items.items()])
+                   for key, title, url, items in beyond],
+    }
     return render(request, "dashboard/definitions.html", context)
 
 

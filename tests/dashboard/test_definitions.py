@@ -98,3 +98,20 @@ def test_both_account_exports_have_the_same_columns_and_values(client, alice, wo
 )
 def test_a_figure_is_shown_in_its_registry_format(value, name, shown):
     assert figure(value, name) == shown
+
+
+def test_the_definitions_page_explains_fit_and_trends_too(client, alice, bob):
+    from fit.definitions import DEFINITIONS as FIT
+    from sales.trends import DEFINITIONS as TRENDS
+
+    client.force_login(alice)  # marketing: sees the Fit page
+    page = client.get("/definitions/").content.decode()
+    from django.utils.html import escape
+
+    for name, (label, _text) in [*FIT.items(), *TRENDS.items()]:
+        assert f'<dt id="{name}">{escape(label)}</dt>' in page
+    assert 'href="/fit/"' in page and 'href="/trends/"' in page
+    client.force_login(bob)  # a sales rep: the definitions, but no link to a page they cannot open
+    page = client.get("/definitions/").content.decode()
+    assert f'<dt id="fit_score">{FIT["fit_score"][0]}</dt>' in page
+    assert 'href="/fit/"' not in page

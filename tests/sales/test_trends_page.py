@@ -100,3 +100,10 @@ def test_the_page_shows_a_change_at_once_although_its_figures_are_cached(client,
     account_ = Segment.objects.get(name="Enterprise").accounts.get()
     opportunity(account_, "4000", datetime(2024, 6, 20, 12, tzinfo=UTC))
     assert "2024-06,2,7000.00," in export() and len(computed) == 2  # a new opportunity: computed again
+
+
+def test_stage_history_is_read_only_in_the_admin(client, django_user_model):
+    admin_user = django_user_model.objects.create_superuser("root", "root@example.com", "pw-for-tests-only")
+    client.force_login(admin_user)
+    assert client.get("/admin/sales/opportunitystagechange/").status_code == 200
+    assert client.get("/admin/sales/opportunitystagechange/add/").status_code == 403
