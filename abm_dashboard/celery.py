@@ -31,6 +31,11 @@ def _schedule_nightly(sender: Celery, **kwargs) -> None:
             "task": "metrics.tasks.recover_stalled_runs",
             "schedule": 60.0,
         },
+        # New touches' refresh requests whose task was lost (metrics.tasks.queue_refresh).
+        "refresh-stranded-requests": {
+            "task": "metrics.tasks.refresh_stranded",
+            "schedule": 60.0,
+        },
         # An import whose worker died stays "running" (its transaction rolled back); one queued
         # while no worker ran expires. Both are marked failed with the reason.
         "sweep-import-jobs": {

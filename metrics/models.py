@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from accounts.models import REP_ACTION_KINDS, Account, Channel, Contact, Program, Role, Segment, Seniority, TouchpointKind
 
@@ -613,3 +614,17 @@ class MetricsRunChunk(models.Model):
     def account_ids(self) -> range:
         """The ids the chunk covers, as the families take them (metrics.families.common.id_bounds)."""
         return range(self.lo, self.hi + 1)
+
+
+class RefreshRequest(models.Model):
+    """New touches waiting for their refresh (metrics.tasks.queue_refresh): the accounts they
+    changed and the earliest day. Requests wait here, not in the broker, so a burst of imports or
+    API calls is folded into one refresh of all their accounts instead of one refresh each; the
+    refresh deletes the requests it covered."""
+
+    account_ids = models.JSONField(help_text="The accounts whose touches were created, changed or moved")
+    earliest_day = models.DateField(help_text="The earliest UTC day of those touches")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Refresh of {len(self.account_ids)} account(s) from {self.earliest_day}"

@@ -13,14 +13,16 @@ does not give back in time. With no REDIS_URL the tasks run eagerly, in-process,
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
 from django.db import OperationalError
+from django.utils import timezone
 
 from metrics import selectors, services
+from metrics.models import RefreshRequest
 
 logger = logging.getLogger(__name__)
 
@@ -136,8 +138,45 @@ def refresh_accounts_task(account_ids: list[int], since: str, attempt: int = 0) 
 
 
 def queue_refresh(sender: object, *, account_ids: frozenset[int], earliest_day: date, **kwargs: Any) -> None:
-    """Receiver of accounts.signals.touchpoints_changed (connected in metrics.apps): queue the
-    refresh of the accounts the new touches changed (sent after the write commits)."""
+    """Receiver of accounts.signals.touchpoints_changed (connected in metrics.apps): record the
+    request, and queue refresh_pending unless requests were already waiting (their task, queued
+    or running, takes this one too). A burst of imports or API calls is one refresh of all their
+    accounts, not one each; beat's refresh_stranded catches a request whose task was lost."""
     if selectors.latest_published_day() is None:
         return  # nothing published yet: the nightly run will compute the new touches
-    refresh_accounts_task.delay(sorted(account_ids), earliest_day.isoformat())
+    waiting = RefreshRequest.objects.exists()
+    RefreshRequest.objects.create(account_ids=sorted(account_ids), earliest_day=earliest_day)
+    if not waiting or refresh_pending.app.conf.task_always_eager:
+        # In-process (no broker, no beat) each request is handled at once, waiting ones too.
+        refresh_pending.delay()
+
+
+@shared_task(**TASK_OPTIONS)
+def refresh_pending() -> list[str]:
+    """Every waiting refresh request at once: the union of their accounts, from the earliest of
+    their days (refresh_accounts_task). The requests are deleted once done, and requests that
+    arrived meanwhile get a task of their own. Returns the days refreshed."""
+    pending = list(RefreshRequest.objects.order_by("id").values_list("id", "account_ids", "earliest_day"))
+    if not pending:
+        return []
+    account_ids = sorted({account_id for _, ids, _ in pending for account_id in ids})
+    since = min(day for _, _, day in pending)
+    done = refresh_accounts_task(account_ids, since.isoformat())
+    RefreshRequest.objects.filter(id__lte=pending[-1][0]).delete()
+    if RefreshRequest.objects.exists():
+        refresh_pending.delay()
+    return done
+
+
+# A request older than this has lost its task (a broker outage, a race with a finishing task).
+REFRESH_STRANDED_SECONDS = 120
+
+
+@shared_task(expires=55)
+def refresh_stranded() -> bool:
+    """Beat, every minute: queue refresh_pending for requests waiting longer than they should."""
+    cutoff = timezone.now() - timedelta(seconds=REFRESH_STRANDED_SECONDS)
+    if not RefreshRequest.objects.filter(created_at__lt=cutoff).exists():
+        return False
+    refresh_pending.delay()
+    return True

@@ -198,3 +198,40 @@ def test_pages_say_how_fresh_the_day_is():
     assert "updated" in html and "1 account" in html
     assert selectors.day_freshness(D1) is None
     assert template.render(Context({"day": D1})).strip() == ""
+
+
+def test_a_burst_of_new_touches_is_one_refresh_of_all_their_accounts(monkeypatch):
+    """With a broker, requests arriving while one waits are folded into its refresh: one task for
+    the burst, refreshing the union of the accounts from the earliest day."""
+    from metrics import tasks
+    from metrics.models import RefreshRequest
+
+    a1, a2, a3, *_ = _five_accounts()
+    queued: list[str] = []
+    monkeypatch.setattr(tasks.refresh_pending, "delay", lambda: queued.append("refresh_pending"))
+    monkeypatch.setitem(tasks.refresh_pending.app.conf, "task_always_eager", False)  # as with a broker
+    tasks.queue_refresh(None, account_ids=frozenset({a1.pk}), earliest_day=D)
+    tasks.queue_refresh(None, account_ids=frozenset({a2.pk, a1.pk}), earliest_day=D1)
+    tasks.queue_refresh(None, account_ids=frozenset({a3.pk}), earliest_day=D)
+    assert queued == ["refresh_pending"]  # the first request's task takes the other two
+    assert RefreshRequest.objects.count() == 3
+
+    calls: list[tuple[list[int], str]] = []
+    monkeypatch.setattr(tasks, "refresh_accounts_task", lambda ids, since: calls.append((ids, since)) or [since])
+    assert tasks.refresh_pending() == [D1.isoformat()]
+    assert calls == [(sorted([a1.pk, a2.pk, a3.pk]), D1.isoformat())]  # one refresh: every account, from D−1
+    assert not RefreshRequest.objects.exists()
+    assert queued == ["refresh_pending"]  # nothing arrived meanwhile: no second task
+
+
+def test_a_request_whose_task_was_lost_is_picked_up_by_beat(monkeypatch):
+    from metrics import tasks
+    from metrics.models import RefreshRequest
+
+    queued: list[str] = []
+    monkeypatch.setattr(tasks.refresh_pending, "delay", lambda: queued.append("refresh_pending"))
+    request = RefreshRequest.objects.create(account_ids=[1], earliest_day=D)
+    assert tasks.refresh_stranded() is False and queued == []  # young: its task is on its way
+    RefreshRequest.objects.filter(pk=request.pk).update(
+        created_at=request.created_at - dt.timedelta(seconds=tasks.REFRESH_STRANDED_SECONDS + 1))
+    assert tasks.refresh_stranded() is True and queued == ["refresh_pending"]
