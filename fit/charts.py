@@ -8,25 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboard.charts import COLOURS, FONT
+from dashboard.charts import COLOURS, _layout
 from fit.selectors import BIN_POINTS
 
 Figure = dict[str, Any]
-
-
-def _layout(*, height: int, x_title: str, y_title: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "template": "none",
-        "height": height,
-        "margin": {"l": 60, "r": 20, "t": 36, "b": 50},
-        "font": {"family": FONT, "size": 12, "color": "#1d2330"},
-        "paper_bgcolor": "#ffffff",
-        "plot_bgcolor": "#ffffff",
-        "xaxis": {"title": {"text": x_title}, "gridcolor": "#eef0f4", "automargin": True},
-        "yaxis": {"title": {"text": y_title}, "gridcolor": "#eef0f4", "automargin": True, "rangemode": "tozero"},
-        "legend": {"orientation": "h", "x": 0, "y": 1.02, "xanchor": "left", "yanchor": "bottom"},
-        **extra,
-    }
 
 
 def bin_labels() -> list[str]:
