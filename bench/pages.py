@@ -32,6 +32,7 @@ from bench.measure import median, percentile  # noqa: E402
 
 WARMUP = 5
 REPEAT = int(os.environ.get("BENCH_PAGE_REPEAT", "40"))
+BOOK = 200  # a realistic book: target accounts per rep (bench/run.py seeds reps to match)
 
 
 def _time(client: Client, urls: list[str]) -> dict[str, float]:
@@ -53,18 +54,23 @@ def _time(client: Client, urls: list[str]) -> dict[str, float]:
 @override_settings(ROOT_URLCONF="bench.urls", DEBUG=True, ALLOWED_HOSTS=["testserver"])
 def main() -> None:
     settings.DEBUG = True  # record queries for the per-page query count
-    owner = (
+    from django.contrib.auth.models import User
+
+    # Reps' books (their target accounts): My accounts for a realistic book (the one nearest BOOK
+    # accounts) and for the largest one; the other pages as the largest book's rep.
+    books = list(
         Account.objects.filter(is_target=True, owner__isnull=False)
         .values("owner")
         .annotate(n=Count("id"))
-        .order_by("-n")
-        .first()
+        .order_by("-n", "owner")
     )
-    from django.contrib.auth.models import User
-
-    rep = User.objects.get(pk=owner["owner"])
-    client = Client()
-    client.force_login(rep)
+    largest = books[0]
+    typical = min(books, key=lambda b: (abs(b["n"] - BOOK), b["owner"]))
+    clients = {}
+    for book in (largest, typical):
+        clients[book["owner"]] = Client()
+        clients[book["owner"]].force_login(User.objects.get(pk=book["owner"]))
+    client = clients[largest["owner"]]
     account_ids = list(Account.objects.filter(is_target=True).order_by("?").values_list("id", flat=True)[:50])
     segment = Segment.objects.annotate(n=Count("accounts")).order_by("-n").first()
     pages = {
@@ -76,10 +82,12 @@ def main() -> None:
             "/accounts/?spike=true&sort=-minutes_7d",
         ],
         "segment": [f"/segments/{segment.pk}/"],
-        "my accounts": ["/me/"],
         "influence summary": ["/influence/"],
     }
     results = {name: _time(client, urls) for name, urls in pages.items()}
+    for label, book in (("typical", typical), ("largest", largest)):
+        name = f"my accounts ({label} book: {book['n']:,} target accounts)"
+        results[name] = {**_time(clients[book["owner"]], ["/me/"]), "book": book["n"], "kind": f"my accounts {label}"}
     print(json.dumps(results))
 
 
