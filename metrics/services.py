@@ -121,9 +121,10 @@ def _snapshot_upsert(*, as_of: date, account_ids: Sequence[int], cfg: MetricSett
 
 
 def compute_account_chunk(*, as_of: date, account_ids: Sequence[int]) -> int:
-    """Compute and store the AccountSnapshot rows of a chunk for `as_of`: the accounts whose ids
-    lie from the first to the last of `account_ids` (metrics.families.common.id_bounds); returns
-    how many rows.
+    """Compute and store the AccountSnapshot rows of a chunk for `as_of`, and its people's
+    ContactSnapshot rows: for a range (a run's chunk), every account whose id lies in it; for a
+    list (a refresh), exactly those accounts (metrics.families.common.id_filter). Returns how
+    many account rows.
 
     One INSERT … SELECT: the figures are computed and written in the database, and the statement
     either stores every row of the chunk or changes nothing. Recomputing replaces the rows.
@@ -554,37 +555,24 @@ def compute_day(
 # run row records when (refreshed_at) and for how many accounts; a full run of the day resets it.
 
 
-# A partial refresh recomputes the accounts between two touched ones too when they are at most
-# this many ids apart: one statement costs ~15 ms to plan and start, an account in it ~0.6 ms
-# (PostgreSQL, 10,000 accounts). Those accounts' figures come out the same, so nothing else changes.
-REFRESH_JOIN_GAP = 16
-
-
-def id_runs(account_ids: Sequence[int], *, limit: int, gap: int = 1) -> list[tuple[int, int]]:
-    """The ids as ranges (lo, hi), each of at most `limit` ids, an id joining the range before it
-    when it is at most `gap` ids past its end: the chunks of a partial refresh. With gap 1 a range
-    holds only the given accounts."""
-    runs: list[tuple[int, int]] = []
-    for account_id in sorted(set(account_ids)):
-        if runs and account_id - runs[-1][1] <= gap and account_id - runs[-1][0] < limit:
-            runs[-1] = (runs[-1][0], account_id)
-        else:
-            runs.append((account_id, account_id))
-    return runs
+# A partial refresh passes the touched accounts' ids as lists of at most this many (each list one
+# statement per table, probing the account-leading indexes at those ids only; families.common.id_filter).
+REFRESH_BATCH = 500
 
 
 def refresh_day_accounts(*, as_of: date, account_ids: Sequence[int]) -> bool:
     """Recompute these accounts' snapshots of the published day `as_of`, then its rollups, in one
     transaction; record the refresh on the day's run. False (nothing done) when the day is not
     published: not computed, failed, or being computed by a run right now."""
-    ranges = id_runs(account_ids, limit=settings.METRICS_CHUNK_SIZE, gap=REFRESH_JOIN_GAP)
+    ids = sorted(set(account_ids))
+    batches = [ids[i:i + REFRESH_BATCH] for i in range(0, len(ids), REFRESH_BATCH)]
     with transaction.atomic():
         # Locked: a full run of the day (run_start) waits for the refresh, and vice versa.
         run = MetricsRun.objects.select_for_update().filter(as_of=as_of, status=MetricsRun.Status.DONE).first()
         if run is None:
             return False
-        for lo, hi in ranges:
-            compute_account_chunk(as_of=as_of, account_ids=range(lo, hi + 1))
+        for batch in batches:
+            compute_account_chunk(as_of=as_of, account_ids=batch)
         compute_rollups(as_of=as_of, analyze=False)
         run.refreshed_at, run.refreshed_accounts = timezone.now(), len(set(account_ids))
         run.save(update_fields=["refreshed_at", "refreshed_accounts"])

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from accounts.models import TouchpointKind as Kind
-from metrics.families.common import FamilySQL, Windows, id_bounds, touch_pass
+from metrics.families.common import FamilySQL, Windows, touch_pass
 from metrics.models import MetricSettings
 
 AWARENESS_KINDS: tuple[str, ...] = (
@@ -48,7 +48,6 @@ def awareness_rows(*, as_of: date, account_ids: Sequence[int], cfg: MetricSettin
     """The chunk's `touches` pass (common.touch_pass: one read of touchpoint_account_time)
     grouped by account, counting its W90 touches (`n90`) by kind. COUNT(DISTINCT contact_id)
     skips NULL: anonymous visits count as visits, not visitors."""
-    lo, hi = id_bounds(account_ids)
     aware = _kinds(*AWARENESS_KINDS)
     sql = f"""
         SELECT account_id,
@@ -63,4 +62,4 @@ def awareness_rows(*, as_of: date, account_ids: Sequence[int], cfg: MetricSettin
         FROM touches
         GROUP BY account_id
     """
-    return FamilySQL(sql, (), EMPTY, ctes=touch_pass(lo=lo, hi=hi, windows=Windows.for_day(as_of, cfg), cfg=cfg))
+    return FamilySQL(sql, (), EMPTY, ctes=touch_pass(account_ids=account_ids, windows=Windows.for_day(as_of, cfg), cfg=cfg))

@@ -166,8 +166,20 @@ UNITS = 1_000_000
 def id_bounds(account_ids: Sequence[int]) -> tuple[int, int]:
     """The first and last account id of a chunk. A chunk is every account whose id lies between
     them (`account_id BETWEEN lo AND hi`: one range of every index that leads with the account);
-    a run cuts the ranges from the ids in id order. Pass range(lo, hi + 1), or ids bounding it."""
+    a run cuts the ranges from the ids in id order."""
     return min(account_ids), max(account_ids)
+
+
+def id_filter(column: str, account_ids: Sequence[int], p: Params) -> str:
+    """The chunk's accounts as a condition on `column`. A range (a run's chunk: range(lo, hi + 1))
+    is every account between its ends; a list (a refresh of the accounts new touches changed) is
+    exactly those accounts, still bounded by the range, so each index that leads with the account
+    is probed at those ids only."""
+    lo, hi = id_bounds(account_ids)
+    condition = f"{column} BETWEEN {p(lo)} AND {p(hi)}"
+    if not isinstance(account_ids, range):
+        condition += f" AND {column} IN ({p.each(sorted(set(account_ids)))})"
+    return condition
 
 
 class Params(list):
@@ -331,7 +343,7 @@ def _python(empty: Any, value: Any) -> Any:
 NOT_INLINED = {"postgresql": "OFFSET 0", "sqlite": "LIMIT -1 OFFSET 0"}
 
 
-def touch_pass(*, lo: int, hi: int, windows: Windows, cfg: MetricSettings) -> tuple[Cte, ...]:
+def touch_pass(*, account_ids: Sequence[int], windows: Windows, cfg: MetricSettings) -> tuple[Cte, ...]:
     """`touches`: the chunk's touchpoints in the windows' span, read once and grouped by
     (account, contact, kind, program), for awareness, engagement, reach and satisfaction.
 
@@ -361,7 +373,7 @@ def touch_pass(*, lo: int, hi: int, windows: Windows, cfg: MetricSettings) -> tu
         f"{within(windows.w_short)} AS in_w30, {within(windows.p_short)} AS in_p30"
     )
     where = (
-        f"t.account_id BETWEEN {p(lo)} AND {p(hi)} AND t.occurred_at >= {p(windows.span.start)} "
+        f"{id_filter('t.account_id', account_ids, p)} AND t.occurred_at >= {p(windows.span.start)} "
         f"AND t.occurred_at < {p(windows.span.end)}"
     )
     groups = f"""
@@ -406,7 +418,7 @@ def touch_pass(*, lo: int, hi: int, windows: Windows, cfg: MetricSettings) -> tu
             SELECT g.*, {of_contact("role")} AS role,
                    {multiplier_sql(cfg, seniority=of_contact("seniority_level"))} AS multiplier
             FROM touch_groups g
-            LEFT JOIN {table(Contact)} c ON c.id = g.contact_id AND c.account_id BETWEEN {q(lo)} AND {q(hi)}
+            LEFT JOIN {table(Contact)} c ON c.id = g.contact_id AND {id_filter("c.account_id", account_ids, q)}
             {NOT_INLINED[connection.vendor]}
         ) g
     """

@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any
 
 from accounts.models import Account, Contact, Role
-from metrics.families.common import FamilySQL, Params, id_bounds, table
+from metrics.families.common import FamilySQL, Params, id_filter, table
 from metrics.models import MetricSettings
 
 # The account fields whose presence makes a complete profile; text fields count when not blank.
@@ -52,7 +52,6 @@ def coverage_rows(*, as_of: date, account_ids: Sequence[int], cfg: MetricSetting
     Index: the account primary key for the range, accounts_contact's account_id index for the
     join (2,000 accounts have ~40,000 contacts).
     """
-    lo, hi = id_bounds(account_ids)
     required = list(cfg.required_roles)
     inner = Params()
     # Nothing required, nothing missing: complete.
@@ -65,7 +64,7 @@ def coverage_rows(*, as_of: date, account_ids: Sequence[int], cfg: MetricSetting
                COUNT(CASE WHEN c.role = {inner(Role.DECISION_MAKER.value)} THEN 1 END) > 0 AS has_decision_maker,
                {" + ".join(_present(field) for field in PROFILE_FIELDS)} AS filled
         FROM {table(Account)} a LEFT JOIN {table(Contact)} c ON c.account_id = a.id
-        WHERE a.id BETWEEN {inner(lo)} AND {inner(hi)}
+        WHERE {id_filter("a.id", account_ids, inner)}
         GROUP BY a.id
     """
     outer = Params()

@@ -33,7 +33,6 @@ from metrics.families.common import (
     FamilySQL,
     Params,
     Windows,
-    id_bounds,
     literal,
     minutes_object_sql,
     minutes_sql,
@@ -86,7 +85,6 @@ def engagement_rows(*, as_of: date, account_ids: Sequence[int], cfg: MetricSetti
     """The chunk's `touches` pass (common.touch_pass: one read of touchpoint_account_time) per
     contact (CONTACT_MINUTES), then per account; minutes by kind from the pass, minutes by role
     from the contacts' W90 minutes."""
-    lo, hi = id_bounds(account_ids)
     this_week, weeks_before = _spike_factors(cfg)
     p = Params()
     role_key = f"CASE WHEN role IS NULL THEN '{ANONYMOUS}' WHEN role = '' THEN '{NO_ROLE}' ELSE role END"
@@ -131,5 +129,5 @@ def engagement_rows(*, as_of: date, account_ids: Sequence[int], cfg: MetricSetti
             GROUP BY account_id
         ) r ON r.account_id = m.account_id
     """
-    touches = touch_pass(lo=lo, hi=hi, windows=Windows.for_day(as_of, cfg), cfg=cfg)
+    touches = touch_pass(account_ids=account_ids, windows=Windows.for_day(as_of, cfg), cfg=cfg)
     return FamilySQL(sql, tuple(p), EMPTY, ctes=(*touches, CONTACT_MINUTES))

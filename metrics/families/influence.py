@@ -45,7 +45,7 @@ from metrics.families.common import (
     base_units_sql,
     day_start,
     day_start_sql,
-    id_bounds,
+    id_filter,
     minutes_expression,
     multiplier_sql,
     UNITS,
@@ -98,7 +98,6 @@ def influence_rows(*, as_of: date, account_ids: Sequence[int], cfg: MetricSettin
     EXISTS on touchpoint_account_time (the contact by primary key for its multiplier), probed
     only for the opportunities created in W90.
     """
-    lo, hi = id_bounds(account_ids)
     w90 = Windows.for_day(as_of, cfg).w_long
     start, end = w90.start, w90.end
     p = Params()  # placeholders in the order of the text: each helper call adds its own
@@ -127,7 +126,7 @@ def influence_rows(*, as_of: date, account_ids: Sequence[int], cfg: MetricSettin
                CASE WHEN o.is_won AND o.closed_at < {p(end)} THEN 1 ELSE 0 END AS won_as_of,
                CASE WHEN {created()} AND {influenced()} THEN 1 ELSE 0 END AS influenced
         FROM {table(Opportunity)} o
-        WHERE o.account_id BETWEEN {p(lo)} AND {p(hi)}
+        WHERE {id_filter("o.account_id", account_ids, p)}
         {NOT_INLINED[connection.vendor]}
     """
     sql = f"""

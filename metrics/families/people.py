@@ -43,7 +43,7 @@ from metrics.families.common import (
     Window,
     Windows,
     base_units_sql,
-    id_bounds,
+    id_filter,
     minutes_sql,
     multiplier_sql,
     table,
@@ -66,7 +66,6 @@ def contact_snapshot_sql(
     summed per (account, contact), then each group joined to its contact at the same account and
     multiplied by the contact's seniority multiplier (all of a contact's touches share it).
     """
-    lo, hi = id_bounds(account_ids)
     windows = Windows.for_day(as_of, cfg)
     span = windows.span
     quote = connection.ops.quote_name
@@ -90,7 +89,7 @@ def contact_snapshot_sql(
         FROM (
             SELECT t.account_id, t.contact_id, t.occurred_at, {columns}, {base_units_sql(cfg, touch="t")} AS units
             FROM {table(Touchpoint)} t
-            WHERE t.account_id BETWEEN {p(lo)} AND {p(hi)} AND t.contact_id IS NOT NULL
+            WHERE {id_filter("t.account_id", account_ids, p)} AND t.contact_id IS NOT NULL
               AND t.occurred_at >= {p(span.start)} AND t.occurred_at < {p(span.end)}
             {NOT_INLINED[connection.vendor]}
         ) t
@@ -104,13 +103,14 @@ def contact_snapshot_sql(
                {minutes("b7")}, {minutes("b30")}, {minutes("b90")}, {minutes("bp30")}, g.n90, g.last_touch_at
         FROM ({groups}) g
         JOIN {table(Contact)} c ON c.id = g.contact_id AND c.account_id = g.account_id
-            AND c.account_id BETWEEN {pj(lo)} AND {pj(hi)}
+            AND {id_filter("c.account_id", account_ids, pj)}
         WHERE TRUE
         ON CONFLICT (contact_id, as_of) DO UPDATE SET {", ".join(f"{quote(n)} = EXCLUDED.{quote(n)}" for n in replaced)}
     """
+    pd = Params()
+    delete = f"DELETE FROM {table(ContactSnapshot)} WHERE as_of = {pd(as_of)} AND {id_filter('account_id', account_ids, pd)}"
     return [
-        (f"DELETE FROM {table(ContactSnapshot)} WHERE as_of = %s AND account_id BETWEEN %s AND %s",
-         [connection.ops.adapt_datefield_value(as_of), lo, hi]),
+        (delete, list(pd)),
         (insert, [*pi, *p, *pj]),
     ]
 

@@ -24,7 +24,6 @@ from metrics.families.common import (
     Params,
     Windows,
     day_start,
-    id_bounds,
     program_success_kinds,
     table,
     touch_pass,
@@ -54,7 +53,6 @@ def reach_rows(*, as_of: date, account_ids: Sequence[int], cfg: MetricSettings) 
     """The chunk's `touches` pass (common.touch_pass: one read of touchpoint_account_time),
     which is grouped by program and kind, joined to the programs' success kinds: the W90
     successes, per account."""
-    lo, hi = id_bounds(account_ids)
     sql = """
         SELECT t.account_id, COUNT(DISTINCT t.program_id) AS programs_reached,
                COUNT(DISTINCT s.channel) AS channels_reached
@@ -62,7 +60,7 @@ def reach_rows(*, as_of: date, account_ids: Sequence[int], cfg: MetricSettings) 
         WHERE t.n90 > 0
         GROUP BY t.account_id
     """
-    touches = touch_pass(lo=lo, hi=hi, windows=Windows.for_day(as_of, cfg), cfg=cfg)
+    touches = touch_pass(account_ids=account_ids, windows=Windows.for_day(as_of, cfg), cfg=cfg)
     return FamilySQL(sql, (), EMPTY, ctes=(*touches, _program_successes()))
 
 

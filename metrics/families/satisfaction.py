@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from accounts.models import TouchpointKind
-from metrics.families.common import FamilySQL, Windows, id_bounds, touch_pass
+from metrics.families.common import FamilySQL, Windows, touch_pass
 from metrics.models import MetricSettings
 
 EMPTY: dict[str, Any] = {"nps_responses": 0, "nps": None, "nps_promoters": 0, "nps_detractors": 0}
@@ -26,7 +26,6 @@ def satisfaction_rows(*, as_of: date, account_ids: Sequence[int], cfg: MetricSet
     """The chunk's `touches` pass (common.touch_pass: one read of touchpoint_account_time),
     which counts the scored responses in W90; accounts with at least one. The NPS is a float
     division of the integer counts, as nps() computes it."""
-    lo, hi = id_bounds(account_ids)
     sql = f"""
         SELECT account_id, SUM(nps_responses) AS nps_responses,
                CAST(100 * (SUM(nps_promoters) - SUM(nps_detractors)) AS DOUBLE PRECISION)
@@ -37,5 +36,5 @@ def satisfaction_rows(*, as_of: date, account_ids: Sequence[int], cfg: MetricSet
         GROUP BY account_id
         HAVING SUM(nps_responses) > 0
     """
-    touches = touch_pass(lo=lo, hi=hi, windows=Windows.for_day(as_of, cfg), cfg=cfg)
+    touches = touch_pass(account_ids=account_ids, windows=Windows.for_day(as_of, cfg), cfg=cfg)
     return FamilySQL(sql, (), EMPTY, ctes=touches)

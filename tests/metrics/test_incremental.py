@@ -156,31 +156,41 @@ def test_a_day_being_computed_is_not_refreshed_but_reported_busy():
     assert not AccountSnapshot.objects.filter(as_of=D).exists()
 
 
-def test_id_runs_join_ids_up_to_the_gap_and_the_limit():
-    assert services.id_runs([7, 3, 4, 5, 9, 10, 4], limit=2) == [(3, 4), (5, 5), (7, 7), (9, 10)]
-    assert services.id_runs([1, 2, 3], limit=10) == [(1, 3)]
-    assert services.id_runs([], limit=10) == []
-    # Gap 3: 4 joins 1 (3 past it), 8 does not join 4 (4 past it); 11 joins 8 … 10 (1 past 10).
-    assert services.id_runs([1, 4, 8, 10, 11], limit=4, gap=3) == [(1, 4), (8, 11)]
-    # At most 3 ids a range: 1 … 4 and 8 … 11 would be 4.
-    assert services.id_runs([1, 4, 8, 10, 11], limit=3, gap=3) == [(1, 1), (4, 4), (8, 10), (11, 11)]
-
-
-def test_accounts_between_two_touched_ones_are_recomputed_unchanged():
-    """A refresh range may hold untouched accounts (REFRESH_JOIN_GAP): their figures stay the same."""
+def test_a_refresh_recomputes_exactly_the_touched_accounts_not_those_between_them():
+    """The refresh passes the touched accounts as a list (families.common.id_filter): the account
+    between two touched ones is not recomputed, so a touch of its that no signal announced stays
+    out of its figures until its own refresh or the next run."""
     first, middle, last = account(), account(), account()
     for n, acc in enumerate((first, middle, last), start=1):
         touch(acc, "meeting", at(3), minutes=str(10 * n))
     services.compute_day(as_of=D)
     before = _snapshots(D)[middle.pk]
     touch(first, "meeting", at(0), minutes="1")
+    touch(middle, "meeting", at(0), minutes="5")  # written behind the refresh's back
     touch(last, "meeting", at(0), minutes="2")
-    services.refresh_accounts(account_ids=[first.pk, last.pk], since=D)
+    services.refresh_accounts(account_ids=[last.pk, first.pk], since=D)
     after = _snapshots(D)
-    # 10 + 1 and 30 + 2; the middle account keeps its 20 minutes and every other figure.
+    # 10 + 1 and 30 + 2; the middle account keeps its 20 minutes: it was not recomputed.
     assert (after[first.pk]["minutes_90d"], after[last.pk]["minutes_90d"]) == (11.0, 32.0)
     assert after[middle.pk] == before
     assert MetricsRun.objects.get(as_of=D).refreshed_accounts == 2
+    services.refresh_accounts(account_ids=[middle.pk], since=D)
+    assert _snapshots(D)[middle.pk]["minutes_90d"] == 25.0  # 20 + 5
+
+
+def test_a_refresh_of_many_accounts_goes_in_batches_with_the_same_figures(monkeypatch):
+    accounts = [account() for _ in range(5)]
+    for n, acc in enumerate(accounts, start=1):
+        touch(acc, "meeting", at(3), minutes=str(n))
+    services.compute_day(as_of=D)
+    for acc in accounts:
+        touch(acc, "web_visit", at(0), minutes="0.5")
+    monkeypatch.setattr(services, "REFRESH_BATCH", 2)
+    services.refresh_accounts(account_ids=[a.pk for a in accounts], since=D)
+    refreshed = _snapshots(D)
+    services.compute_day(as_of=D)  # a full run of the day from scratch
+    assert refreshed == _snapshots(D)
+    assert [refreshed[a.pk]["minutes_90d"] for a in accounts] == [1.5, 2.5, 3.5, 4.5, 5.5]
 
 
 def test_pages_say_how_fresh_the_day_is():
