@@ -40,3 +40,10 @@ def can_see_contact_details(user: AbstractBaseUser | AnonymousUser) -> bool:
     admins. Executives see people's names, titles and figures, never how to reach them; so does
     anyone in no group (personal data is shown only to those who need it)."""
     return user.is_authenticated and (user.is_superuser or bool(user_groups(user) & {SALES, MARKETING, ADMIN}))
+
+
+def contact_name(first: str | None, last: str | None, email: str | None, pk: object, *, emails: bool) -> str:
+    """A contact's name as pages and charts show it: first and last name; without one, the email
+    when the reader may see emails (`emails`: can_see_contact_details), else "Contact #id"."""
+    full = f"{first or ''} {last or ''}".strip()
+    return full or (email if emails and email else f"Contact #{pk}")

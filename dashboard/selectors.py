@@ -36,6 +36,7 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 
 from accounts.models import Account, Contact, Opportunity, Program, Segment, Touchpoint
+from accounts.roles import contact_name
 from metrics import selectors as metric_selectors
 from metrics.families.common import day_start
 from metrics.families.journey import STAGE_ORDER
@@ -348,7 +349,7 @@ def contact_labels(contacts: list[Contact], *, emails: bool = True) -> dict[int,
     contact, and two "Alex Kim"s would share one."""
     groups: dict[str, list[Contact]] = defaultdict(list)
     for c in contacts:
-        groups[str(c)].append(c)
+        groups[contact_name(c.first_name, c.last_name, c.email, c.pk, emails=emails)].append(c)
     labels: dict[int, str] = {}
     for name, namesakes in groups.items():
         titles = [c.title for c in namesakes]

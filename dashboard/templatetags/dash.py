@@ -12,6 +12,7 @@ from django import template
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from accounts.roles import can_see_contact_details, contact_name
 from dashboard.definitions import described, metric_settings
 from metrics import figures
 from metrics.models import JourneyStage
@@ -134,3 +135,20 @@ def query_with(context, **changes: object) -> str:
 @register.filter
 def attr(obj: object, name: str) -> object:
     return getattr(obj, name, None)
+
+
+@register.simple_tag(takes_context=True)
+def person(context: template.Context, contact: object) -> str:
+    """A contact's name as the pages show it. Without a first or last name, the email stands in
+    only for roles that may see emails (accounts.roles.can_see_contact_details); for others,
+    "Contact #id": an executive never reads an address off a name."""
+    return person_name(context, getattr(contact, "first_name", ""), getattr(contact, "last_name", ""),
+                       getattr(contact, "email", None), getattr(contact, "pk", None))
+
+
+@register.simple_tag(takes_context=True)
+def person_name(context: template.Context, first: str | None, last: str | None, email: str | None,
+                pk: object) -> str:
+    """{% person %} from the values of a contact (a .values() row)."""
+    request = context.get("request")
+    return contact_name(first, last, email, pk, emails=request is not None and can_see_contact_details(request.user))

@@ -282,3 +282,22 @@ def test_what_a_person_did_is_grouped_by_kind_and_day_newest_first(people) -> No
     # Three groups at most: the meeting, older, is left out.
     assert [(d.kind, d.day.day, d.count) for d in person.did] == [
         ("web visit", 30, 2), ("form fill", 30, 1), ("web visit", 29, 1)]
+
+
+def test_a_person_without_a_name_is_shown_by_email_only_to_roles_that_see_emails(people, charlie, alice) -> None:
+    """Contact.__str__ falls back to the email; the pages' {% person %} does so only for roles that
+    may see emails, and shows "Contact #id" to an executive."""
+    from metrics.services import compute_day
+    from tests.metrics.builders import at, contact, touch
+
+    nameless = contact(people.acme, email="noname@acme.example", role="influencer")
+    touch(people.acme, "meeting", at(1), who=nameless)
+    compute_day(as_of=D)
+    urls = (f"/accounts/{people.acme.pk}/{DAY}", f"/contacts/{nameless.pk}/{DAY}",
+            f"/me/{DAY}&rep={people.acme.owner_id}")
+    executive, marketing = _client(charlie), _client(alice)
+    for url in urls:
+        page = executive.get(url).content.decode()
+        assert "noname@" not in page, url
+        assert f"Contact #{nameless.pk}" in page, url
+    assert "noname@acme.example" in _text(marketing.get(f"/contacts/{nameless.pk}/{DAY}")).split(" at ")[0]
