@@ -59,7 +59,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if not isinstance(exc, OperationalError | InterfaceError):
         return defaults.server_error(request)
     message = "The database is unavailable or too busy to answer. Nothing was changed; try again in a minute."
-    if request.path_info.startswith(("/api/", "/healthz")):
+    if request.path_info.startswith("/api/"):
         response: HttpResponse = JsonResponse({"detail": message}, status=503)
     else:
         response = HttpResponse(loader.render_to_string("database_unavailable.html", {"message": message}), status=503)

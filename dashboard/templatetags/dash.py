@@ -12,6 +12,7 @@ from django import template
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from accounts.models import Contact
 from accounts.roles import can_see_contact_details, contact_name
 from dashboard.definitions import described, metric_settings
 from metrics import figures
@@ -138,12 +139,11 @@ def attr(obj: object, name: str) -> object:
 
 
 @register.simple_tag(takes_context=True)
-def person(context: template.Context, contact: object) -> str:
+def person(context: template.Context, contact: Contact) -> str:
     """A contact's name as the pages show it. Without a first or last name, the email stands in
     only for roles that may see emails (accounts.roles.can_see_contact_details); for others,
     "Contact #id": an executive never reads an address off a name."""
-    return person_name(context, getattr(contact, "first_name", ""), getattr(contact, "last_name", ""),
-                       getattr(contact, "email", None), getattr(contact, "pk", None))
+    return person_name(context, contact.first_name, contact.last_name, contact.email, contact.pk)
 
 
 @register.simple_tag(takes_context=True)
