@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -42,6 +42,9 @@ from metrics.models import (
     ProgramSnapshot,
     SegmentSnapshot,
 )
+
+if TYPE_CHECKING:
+    from metrics.backfill import Backfill
 
 ZERO = Decimal("0.00")
 logger = logging.getLogger(__name__)
@@ -300,9 +303,10 @@ def compute_segments(*, as_of: date, cfg: MetricSettings) -> int:
     return len(rows)
 
 
-def compute_programs(*, as_of: date) -> int:
-    """ProgramSnapshot per program and ChannelSnapshot per channel with programs."""
-    programs, channels = reach.program_and_channel_rows(as_of=as_of)
+def compute_programs(*, as_of: date, pairs_table: str | None = None) -> int:
+    """ProgramSnapshot per program and ChannelSnapshot per channel with programs (`pairs_table`:
+    a backfill's running (program, account) counts, reach._reach_counts)."""
+    programs, channels = reach.program_and_channel_rows(as_of=as_of, pairs_table=pairs_table)
     with transaction.atomic():
         ProgramSnapshot.objects.filter(as_of=as_of).delete()
         ProgramSnapshot.objects.bulk_create([ProgramSnapshot(as_of=as_of, **row) for row in programs], batch_size=1000)
@@ -311,10 +315,11 @@ def compute_programs(*, as_of: date) -> int:
     return len(programs)
 
 
-def compute_influence(*, as_of: date, cfg: MetricSettings) -> None:
-    """OutcomeGroup and OutcomeComparison rows, AttributionCredit rows and the InfluenceSummary of the day."""
-    groups, comparisons, outcomes = influence.outcome_groups(as_of=as_of, cfg=cfg)
-    credits, uncredited = influence.attribution_credits(as_of=as_of, cfg=cfg)
+def compute_influence(*, as_of: date, cfg: MetricSettings, memo: influence.InfluenceMemo | None = None) -> None:
+    """OutcomeGroup and OutcomeComparison rows, AttributionCredit rows and the InfluenceSummary of
+    the day (`memo`: a backfill's opportunities read on earlier days)."""
+    groups, comparisons, outcomes = influence.outcome_groups(as_of=as_of, cfg=cfg, memo=memo)
+    credits, uncredited = influence.attribution_credits(as_of=as_of, cfg=cfg, memo=memo)
     totals = influence.pipeline_totals(as_of=as_of, cfg=cfg)
     money = DecimalField(max_digits=18, decimal_places=2)
     influenced = AccountSnapshot.objects.filter(as_of=as_of).aggregate(
@@ -349,17 +354,18 @@ def _refresh_planner_statistics() -> None:
             cursor.execute(f"ANALYZE {AccountSnapshot._meta.db_table}")
 
 
-def compute_rollups(*, as_of: date, analyze: bool = True) -> None:
+def compute_rollups(*, as_of: date, analyze: bool = True, backfill: Backfill | None = None) -> None:
     """Everything that needs all accounts' snapshots of the day: percentiles, segments, programs,
     channels and influence. Run after every chunk of the day is stored. `analyze`: refresh the
-    planner statistics first (a partial refresh, which rewrites a few rows, skips it)."""
+    planner statistics first (a partial refresh, which rewrites a few rows, skips it).
+    `backfill`: the days before's reads to build on (metrics.backfill), in a backfill."""
     cfg = MetricSettings.load()
-    if analyze:
+    if analyze and (backfill is None or backfill.analyze_now(as_of)):
         _refresh_planner_statistics()
     update_percentiles(as_of=as_of)
     compute_segments(as_of=as_of, cfg=cfg)
-    compute_programs(as_of=as_of)
-    compute_influence(as_of=as_of, cfg=cfg)
+    compute_programs(as_of=as_of, pairs_table=backfill.pairs_up_to(as_of) if backfill else None)
+    compute_influence(as_of=as_of, cfg=cfg, memo=backfill.influence if backfill else None)
 
 
 # --- Runs ---------------------------------------------------------------------------------------
@@ -485,7 +491,7 @@ def run_queue_rollups_when_complete(*, run_id: int) -> None:
         run_dispatch(run=MetricsRun.objects.get(pk=run_id), chunk_ids=[], rollups=True)
 
 
-def run_rollups(*, run_id: int) -> bool:
+def run_rollups(*, run_id: int, backfill: Backfill | None = None) -> bool:
     """The rollups of a run whose chunks are all stored, then the run DONE: the day is published.
     Returns False (and does nothing) when the run is not running or misses a chunk.
 
@@ -497,7 +503,7 @@ def run_rollups(*, run_id: int) -> bool:
         run = MetricsRun.objects.select_for_update().filter(pk=run_id, status=MetricsRun.Status.RUNNING).first()
         if run is None or run.chunks.filter(done_at=None).exists():
             return False
-        compute_rollups(as_of=run.as_of)
+        compute_rollups(as_of=run.as_of, backfill=backfill)
         run.status, run.finished_at = MetricsRun.Status.DONE, timezone.now()
         run.save(update_fields=["status", "finished_at"])
         day_published(as_of=run.as_of)  # after the commit: queue the day's alerts
@@ -523,19 +529,21 @@ def run_fail(*, run_id: int, error: str) -> None:
 
 
 def compute_day(
-    *, as_of: date, chunk_size: int | None = None, progress: Callable[[int], None] | None = None
+    *, as_of: date, chunk_size: int | None = None, progress: Callable[[int], None] | None = None,
+    backfill: Backfill | None = None,
 ) -> MetricsRun:
     """Compute one day in this process: every chunk, then the rollups. `progress(n)` is told of
     each chunk done (n accounts). A failing chunk marks the run failed and re-raises; the chunks
     stored before it stay, and the day's earlier snapshots of the other accounts are untouched.
-    Raises RunRefused when the day is being computed already (by the workers, say)."""
+    Raises RunRefused when the day is being computed already (by the workers, say).
+    `backfill`: one day of a backfill, oldest first (metrics.backfill.compute_days)."""
     run = run_start(as_of=as_of, chunk_size=chunk_size)
     try:
         for chunk_id in run.chunks.order_by("index").values_list("pk", flat=True):
             stored = compute_run_chunk(chunk_id=chunk_id)
             if progress:
                 progress(stored or 0)
-        run_rollups(run_id=run.pk)
+        run_rollups(run_id=run.pk, backfill=backfill)
     except Exception as exc:
         # Recorded for the progress UI, then re-raised: this is not where the error is handled.
         run_fail(run_id=run.pk, error=f"{type(exc).__name__}: {exc}")

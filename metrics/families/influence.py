@@ -157,10 +157,14 @@ class ClosedOpportunity:
     cycle_days: int  # closed day − created day
     minutes_before: float  # account's minutes on days (created day − 90) … (created day − 1)
     profile: tuple[str, str] | None  # the account's (industry, size band), see profile()
+    closed_at: datetime | None = None
 
 
-def _closed_opportunities(*, as_of: date, cfg: MetricSettings) -> list[ClosedOpportunity]:
-    """The unit of the outcome tables: opportunities closed in the outcomes window ending D.
+def _closed_opportunities(
+    *, as_of: date, cfg: MetricSettings, window: Window | None = None
+) -> list[ClosedOpportunity]:
+    """The unit of the outcome tables: opportunities closed in the outcomes window ending D (or in
+    `window`: a backfill reads only the days it has not read yet, metrics.backfill).
 
     One query. The pre-creation minutes are one grouped join: the window's opportunities joined
     to their account's touches on the days (created day − lookback) … (created day − 1), each a
@@ -169,7 +173,7 @@ def _closed_opportunities(*, as_of: date, cfg: MetricSettings) -> list[ClosedOpp
     touches share it, and only those groups are joined to the contacts) and summed per
     opportunity: exact whatever the order of addition, the float nearest it is the figure.
     """
-    window = trailing(as_of, cfg.outcomes_window_days)
+    window = window or trailing(as_of, cfg.outcomes_window_days)
     p = Params()
     multiplier = multiplier_sql(cfg, seniority="c.seniority_level")
     closed = f"""
@@ -212,7 +216,7 @@ def _closed_opportunities(*, as_of: date, cfg: MetricSettings) -> list[ClosedOpp
             amount=amount, cycle_days=(closed_at.date() - created_at.date()).days,
             # Exact millionths: ties in the quartile order never hang on float noise.
             minutes_before=round(int(units) / UNITS, 6),
-            profile=profile(industry, employees),
+            profile=profile(industry, employees), closed_at=closed_at,
         ))
     return result
 
@@ -480,16 +484,17 @@ def headline(*, quartile: dict[str, Any] | None, ties: list[dict[str, Any]], clo
 
 
 def outcome_groups(
-    *, as_of: date, cfg: MetricSettings
+    *, as_of: date, cfg: MetricSettings, memo: InfluenceMemo | None = None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
     """The day's OutcomeGroup rows, OutcomeComparison rows and the InfluenceSummary figures of the
     outcomes (headline, its reason, the population count, the quartile ties).
 
     One population: the opportunities closed in the outcomes window. Every dimension splits it
     (the control group leaves out non-target deals at accounts without a target's profile), and
-    the headline compares two of the quartile rows, so its counts are theirs.
+    the headline compares two of the quartile rows, so its counts are theirs. `memo`: a backfill's
+    opportunities read on earlier days (InfluenceMemo).
     """
-    closed = _closed_opportunities(as_of=as_of, cfg=cfg)
+    closed = memo.closed(as_of=as_of, cfg=cfg) if memo else _closed_opportunities(as_of=as_of, cfg=cfg)
     ties = quartile_ties(closed)
     members: dict[str, dict[str, list[ClosedOpportunity]]] = {}
     if not ties:
@@ -600,12 +605,13 @@ def split_amount(amount: Decimal, programs: list[int], weights: list[float]) -> 
 
 @dataclass
 class Journey:
+    pk: int
     amount: Decimal
     point: datetime
     touches: list[tuple[datetime, int, int]] = field(default_factory=list)  # (occurred_at, touch id, program id)
 
 
-def _journeys(*, basis: str, as_of: date, cfg: MetricSettings) -> Iterator[Journey]:
+def _journeys(*, basis: str, as_of: date, cfg: MetricSettings, window: Window | None = None) -> Iterator[Journey]:
     """Each opportunity's program touches in [created_at − lookback, point], in time order, one
     opportunity at a time (in id order; those with no program touch have none).
 
@@ -614,8 +620,9 @@ def _journeys(*, basis: str, as_of: date, cfg: MetricSettings) -> Iterator[Journ
     and won_revenue_90d, so the attributed totals match those figures.)
     Two queries, both streamed in opportunity id order and merged here, so only one journey is
     held at a time: the opportunities, and the touches joined to them (touchpoint_account_time).
+    `window`: only the opportunities whose point lies in it (a backfill's new days).
     """
-    window = Windows.for_day(as_of, cfg).w_long
+    window = window or Windows.for_day(as_of, cfg).w_long
     point_field = "created_at" if basis == "pipeline" else "closed_at"
     opportunities = Opportunity.objects.filter(window.q(point_field)).order_by()
     if basis == "revenue":
@@ -643,33 +650,65 @@ def _journeys(*, basis: str, as_of: date, cfg: MetricSettings) -> Iterator[Journ
     for pk, amount, point in opportunities.order_by("id").values_list("id", "amount", point_field).iterator(
         chunk_size=2000
     ):
-        journey = Journey(amount=amount, point=point)
+        journey = Journey(pk=pk, amount=amount, point=point)
         while pending is not None and pending[0] == pk:
             journey.touches.append(pending[1:])
             pending = next(pairs, None)
         yield journey
 
 
-def attribution_credits(*, as_of: date, cfg: MetricSettings) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+# One opportunity's credit: model → program → whole cents; None when it has no program touch.
+OpportunityCredit = dict[str, dict[int, int]] | None
+
+
+def journey_credits(journey: Journey, cfg: MetricSettings) -> OpportunityCredit:
+    """The cents of one opportunity's amount per program under each model (each model's cents
+    sum to the amount); None when the journey has no program touch (it stays unattributed)."""
+    if not journey.touches:
+        return None
+    times = [t for t, _, _ in journey.touches]
+    programs = [p for _, _, p in journey.touches]
+    return {
+        model: split_amount(journey.amount, programs, model_weights(model, times, journey.point,
+                                                                    cfg.time_decay_half_life_days))
+        for model in AttributionModel.values
+    }
+
+
+def _day_credits(*, basis: str, as_of: date, cfg: MetricSettings,
+                 memo: InfluenceMemo | None) -> Iterator[tuple[Decimal, OpportunityCredit]]:
+    """(amount, credit) of each opportunity of the day's population for `basis`."""
+    if memo is not None:
+        yield from memo.credits(basis=basis, as_of=as_of, cfg=cfg)
+        return
+    for journey in _journeys(basis=basis, as_of=as_of, cfg=cfg):
+        yield journey.amount, journey_credits(journey, cfg)
+
+
+def attribution_credits(
+    *, as_of: date, cfg: MetricSettings, memo: InfluenceMemo | None = None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """AttributionCredit rows (program × model × basis) and the uncredited totals per basis
-    (the count and amount of opportunities with no program touch: no credit)."""
+    (the count and amount of opportunities with no program touch: no credit).
+
+    An opportunity's credit depends only on the opportunity and the touches before its point
+    (created_at, or closed_at for revenue), never on D: a day's credits are the sum over the
+    opportunities whose point lies in W90. `memo`: a backfill's credits of the opportunities
+    read on earlier days (InfluenceMemo), so each is attributed once, not once a day."""
     rows: list[dict[str, Any]] = []
     uncredited: dict[str, Any] = {}
     for basis in ("pipeline", "revenue"):
         cents: dict[str, dict[int, int]] = {model: defaultdict(int) for model in AttributionModel.values}
         opportunities: dict[str, dict[int, int]] = {model: defaultdict(int) for model in AttributionModel.values}
         n_uncredited, amount_uncredited = 0, ZERO
-        for journey in _journeys(basis=basis, as_of=as_of, cfg=cfg):
-            if not journey.touches:
+        for amount, credit in _day_credits(basis=basis, as_of=as_of, cfg=cfg, memo=memo):
+            if credit is None:
                 n_uncredited += 1
-                amount_uncredited += journey.amount
+                amount_uncredited += amount
                 continue
-            times = [t for t, _, _ in journey.touches]
-            programs = [p for _, _, p in journey.touches]
-            for model in AttributionModel.values:
-                weights = model_weights(model, times, journey.point, cfg.time_decay_half_life_days)
-                for program_id, credit in split_amount(journey.amount, programs, weights).items():
-                    cents[model][program_id] += credit
+            for model, by_program in credit.items():
+                for program_id, value in by_program.items():
+                    cents[model][program_id] += value
                     opportunities[model][program_id] += 1
         uncredited[basis] = {"opportunities": n_uncredited, "amount": str(amount_uncredited)}
         for model in AttributionModel.values:
@@ -679,6 +718,62 @@ def attribution_credits(*, as_of: date, cfg: MetricSettings) -> tuple[list[dict[
                 for program_id, total in sorted(cents[model].items())
             )
     return rows, uncredited
+
+
+class InfluenceMemo:
+    """What a backfill (metrics.backfill) reads once and reuses on the following days: the
+    opportunities closed in the outcomes window with their pre-creation minutes, and each
+    opportunity's attribution credit. Both depend only on the opportunity and on touches before
+    it was created (closed, for revenue), not on D, so day D reads only the opportunities whose
+    date falls on days not read yet — in a backfill, oldest day first, the one new day.
+
+    The memo holds what it read: an opportunity or touch changed while the backfill runs is seen
+    by the next nightly run or refresh, as any change made after a day is computed.
+    """
+
+    def __init__(self) -> None:
+        self._closed: dict[int, ClosedOpportunity] = {}
+        self._closed_through: datetime | None = None
+        # basis → opportunity id → (point, amount, credit)
+        self._credits: dict[str, dict[int, tuple[datetime, Decimal, OpportunityCredit]]] = {
+            "pipeline": {}, "revenue": {}}
+        self._credits_through: dict[str, datetime | None] = {"pipeline": None, "revenue": None}
+
+    @staticmethod
+    def _unread(window: Window, through: datetime | None) -> Window | None:
+        """The part of `window` after `through` (the end of what was read), as whole days; None
+        when nothing is left. Days before `through` were read on earlier days."""
+        if through is None or through <= window.start:
+            return window
+        if through >= window.end:
+            return None
+        return Window(first=through.astimezone(UTC).date(), last=window.last)
+
+    def closed(self, *, as_of: date, cfg: MetricSettings) -> list[ClosedOpportunity]:
+        window = trailing(as_of, cfg.outcomes_window_days)
+        unread = self._unread(window, self._closed_through)
+        if unread is not None:
+            for o in _closed_opportunities(as_of=as_of, cfg=cfg, window=unread):
+                self._closed[o.id] = o
+            self._closed_through = max(window.end, self._closed_through or window.end)
+        # Those that left the window are dropped: memory stays that of one window.
+        self._closed = {pk: o for pk, o in self._closed.items() if o.closed_at >= window.start}
+        return sorted((o for o in self._closed.values() if o.closed_at < window.end), key=lambda o: o.id)
+
+    def credits(self, *, basis: str, as_of: date, cfg: MetricSettings) -> Iterator[tuple[Decimal, OpportunityCredit]]:
+        window = Windows.for_day(as_of, cfg).w_long
+        memo = self._credits[basis]
+        unread = self._unread(window, self._credits_through[basis])
+        if unread is not None:
+            for journey in _journeys(basis=basis, as_of=as_of, cfg=cfg, window=unread):
+                memo[journey.pk] = (journey.point, journey.amount, journey_credits(journey, cfg))
+            self._credits_through[basis] = max(window.end, self._credits_through[basis] or window.end)
+        for pk in [pk for pk, (point, _, _) in memo.items() if point < window.start]:
+            del memo[pk]
+        for pk in sorted(memo):
+            point, amount, credit = memo[pk]
+            if point < window.end:
+                yield amount, credit
 
 
 # --- Sales figures per segment -------------------------------------------------------------------

@@ -10,7 +10,7 @@ focus and waste.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -118,7 +118,22 @@ _FIGURE_KEYS = ("touches", "touches_at_targets", "successes", "target_successes"
                 "reached_accounts", "reached_target_accounts")
 
 
-def _reach_counts(as_of: date) -> tuple[dict[int, dict[str, int]], dict[str, dict[str, int]], dict[int, int]]:
+def pair_counts_sql(*, start: datetime | None, end: datetime, p: Params) -> str:
+    """Per (program, account): touches `n` and successes `k` among the program touches in
+    [start, end) (from the first touch when start is None), one read of touchpoint_program_time."""
+    success = _success_sql(program_success_kinds(), p, touch="t")
+    since = f"AND t.occurred_at >= {p(start)} " if start is not None else ""
+    return f"""
+        SELECT t.program_id, t.account_id, COUNT(*) AS n, SUM({success}) AS k
+        FROM {table(Touchpoint)} t
+        WHERE t.program_id IS NOT NULL {since}AND t.occurred_at < {p(end)}
+        GROUP BY t.program_id, t.account_id
+    """
+
+
+def _reach_counts(
+    as_of: date, *, pairs_table: str | None = None
+) -> tuple[dict[int, dict[str, int]], dict[str, dict[str, int]], dict[int, int]]:
     """Per program and per channel, the counts of _reach_figures, and per program with a segment
     the target accounts of its segment it reached: one statement, one read of the program touches
     on or before D (index touchpoint_program_time).
@@ -128,20 +143,21 @@ def _reach_counts(as_of: date) -> tuple[dict[int, dict[str, int]], dict[str, dic
     the pairs of the channel's programs by account (an account touched by two programs of a
     channel is one account of the channel). A program's reach in its own segment is a membership
     probe per pair of such a program, so all segments are counted in the same pass.
+
+    `pairs_table`: a table holding those (program, account, n, k) counts up to D already (a
+    backfill keeps one, adding each day's touches to the day before's: metrics.backfill).
     """
     p = Params()
-    success = _success_sql(program_success_kinds(), p, touch="t")
+    counted = (
+        f"SELECT program_id, account_id, n, k FROM {pairs_table}" if pairs_table
+        else pair_counts_sql(start=None, end=day_start(as_of + timedelta(days=1)), p=p)
+    )
     materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
     sql = f"""
         WITH pairs AS {materialized}(
             SELECT g.program_id, g.account_id, g.n, g.k, pr.channel, pr.segment_id,
                    CASE WHEN a.is_target THEN 1 ELSE 0 END AS tgt
-            FROM (
-                SELECT t.program_id, t.account_id, COUNT(*) AS n, SUM({success}) AS k
-                FROM {table(Touchpoint)} t
-                WHERE t.program_id IS NOT NULL AND t.occurred_at < {p(day_start(as_of + timedelta(days=1)))}
-                GROUP BY t.program_id, t.account_id
-            ) g
+            FROM ({counted}) g
             JOIN {table(Program)} pr ON pr.id = g.program_id
             JOIN {table(Account)} a ON a.id = g.account_id
         )
@@ -178,7 +194,9 @@ def _reach_counts(as_of: date) -> tuple[dict[int, dict[str, int]], dict[str, dic
     return by_program, by_channel, in_segment
 
 
-def program_and_channel_rows(*, as_of: date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def program_and_channel_rows(
+    *, as_of: date, pairs_table: str | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """ProgramSnapshot rows (every program, with touches or not) and ChannelSnapshot rows (every
     channel that has programs), over all program touches on or before D.
 
@@ -186,7 +204,7 @@ def program_and_channel_rows(*, as_of: date) -> tuple[list[dict[str, Any]], list
     of touches or accounts. A program with a segment is measured against the segment's target
     accounts; everything else against all target accounts.
     """
-    by_program, by_channel, reached_in_segment = _reach_counts(as_of)
+    by_program, by_channel, reached_in_segment = _reach_counts(as_of, pairs_table=pairs_table)
     targets = Account.objects.filter(is_target=True).count()
     memberships = Segment.accounts.through.objects.filter(account__is_target=True)
     segment_targets = dict(

@@ -8,14 +8,16 @@ from datetime import date, timedelta
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from metrics.backfill import compute_days
 from metrics.selectors import last_complete_day
-from metrics.services import RunRefused, account_ranges, compute_day, iter_days
+from metrics.services import RunRefused, account_ranges
 
 
 class Command(BaseCommand):
     help = (
         "Compute the daily metric snapshots as of a date (default: yesterday, the last complete UTC day). "
-        "--days N backfills the N days ending with that date, oldest first, so trend charts have history."
+        "--days N backfills the N days ending with that date, oldest first, so trend charts have history; "
+        "each day builds on the reads of the day before (metrics.backfill)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -36,11 +38,10 @@ class Command(BaseCommand):
             )
         accounts = sum(chunk.accounts for chunk in account_ranges(chunk_size=chunk_size))
         with tqdm(total=days * accounts, unit="acct", disable=None, file=sys.stderr) as bar:
-            for day in iter_days(as_of=as_of, days=days):
-                bar.set_description(day.isoformat())
-                try:
-                    compute_day(as_of=day, chunk_size=chunk_size, progress=bar.update)
-                except RunRefused as refused:
-                    raise CommandError(str(refused)) from refused
+            try:
+                compute_days(as_of=as_of, days=days, chunk_size=chunk_size, progress=bar.update,
+                             on_day=lambda day: bar.set_description(day.isoformat()))
+            except RunRefused as refused:
+                raise CommandError(str(refused)) from refused
         first = as_of - timedelta(days=days - 1)
         self.stdout.write(self.style.SUCCESS(f"Metrics computed for {days} day(s), {first} … {as_of}, {accounts} accounts."))
