@@ -275,7 +275,7 @@ class ContactSnapshot(models.Model):
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="snapshots", db_index=False)
     # The contact's account when computed (the chunk it belongs to); no index of its own: the
-    # (account, as_of) index below leads with it.
+    # (as_of, account) index below holds it.
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contact_snapshots", db_index=False)
     as_of = models.DateField()
     minutes_7d = models.FloatField(default=0)
@@ -288,8 +288,11 @@ class ContactSnapshot(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["contact", "as_of"], name="contact_snapshot_unique_day")]
         indexes = [
-            # The account page's committee grid and My accounts: one account (or a rep's few) on one day.
-            models.Index(fields=["account", "as_of"], name="contact_snap_account_day"),
+            # The account page's committee grid and My accounts: one account (or a rep's few) on one
+            # day; a chunk's DELETE: a range of accounts on one day. Day first, so that range is
+            # one tight index range whatever the days of history (account first, a chunk's DELETE
+            # at 10,000 accounts read 90 days' entries to keep one day's 15,000: 61 ms).
+            models.Index(fields=["as_of", "account"], name="contact_snap_day_account"),
         ]
 
     def __str__(self) -> str:

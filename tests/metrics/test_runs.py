@@ -114,8 +114,8 @@ def test_queries_per_chunk_do_not_grow_with_accounts_or_touches() -> None:
     small, large = _chunk_queries(few), _chunk_queries(many)
     # settings; the programs' success kinds; savepoint and release around the chunk's one
     # INSERT … SELECT (every family in it) and its people's DELETE and INSERT … SELECT (their
-    # contact snapshots), and on PostgreSQL the SET LOCAL that turns JIT off
-    assert len(small) == len(large) == (7 if connection.vendor == "postgresql" else 6)
+    # contact snapshots), and on PostgreSQL the SET LOCALs of JIT and work_mem
+    assert len(small) == len(large) == (8 if connection.vendor == "postgresql" else 6)
 
 
 def test_compute_metrics_backfills_days_ending_as_of() -> None:
