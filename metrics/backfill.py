@@ -11,8 +11,6 @@ compares every table). What a day shares with the day before it:
 - Influence: each opportunity's pre-creation minutes and attribution credit depend only on the
   opportunity and on touches before it (families.influence.InfluenceMemo), so each opportunity is
   read and attributed once, when its date enters the window, not on every day after.
-- Planner statistics are refreshed on the first day, every ANALYZE_EVERY days and the last day
-  instead of every day.
 
 The per-account figures are recomputed each day from the touchpoints: a day's windows are sums
 over (account, contact, kind, program) groups whose touches almost never share a day (1.04
@@ -33,8 +31,6 @@ from metrics.models import MetricsRun
 from metrics.services import compute_day, iter_days
 
 PAIRS_TABLE = "metrics_backfill_pairs"
-# A day adds 1/N of the snapshot rows; every month the planner's statistics are refreshed.
-ANALYZE_EVERY = 30
 
 
 class Backfill:
@@ -54,11 +50,8 @@ class Backfill:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {PAIRS_TABLE}")
 
-    def analyze_now(self, as_of: date) -> bool:
-        return as_of in (self.first, self.last) or (as_of - self.first).days % ANALYZE_EVERY == 0
-
     def pairs_up_to(self, as_of: date) -> str:
-        """The temporary table of (program, account, n, k) over the program touches on or before
+        """The temporary table of (program, account, touches, successes) over the program touches on or before
         `as_of`, brought up to that day: the first day counts every touch up to it, each later
         day adds the touches of the days since."""
         end = day_start(as_of + timedelta(days=1))
@@ -67,7 +60,7 @@ class Backfill:
                 cursor.execute(f"DROP TABLE IF EXISTS {PAIRS_TABLE}")
                 cursor.execute(
                     f"CREATE TEMPORARY TABLE {PAIRS_TABLE} (program_id BIGINT NOT NULL, account_id BIGINT NOT NULL, "
-                    "n BIGINT NOT NULL, k BIGINT NOT NULL, PRIMARY KEY (program_id, account_id))"
+                    "touches BIGINT NOT NULL, successes BIGINT NOT NULL, PRIMARY KEY (program_id, account_id))"
                 )
                 start = None
             elif end == self._pairs_through:
@@ -77,10 +70,11 @@ class Backfill:
             p = Params()
             # WHERE TRUE: SQLite would read ON CONFLICT as the ON of a join.
             cursor.execute(
-                f"INSERT INTO {PAIRS_TABLE} (program_id, account_id, n, k) "
-                f"SELECT program_id, account_id, n, k FROM ({pair_counts_sql(start=start, end=end, p=p)}) g WHERE TRUE "
-                f"ON CONFLICT (program_id, account_id) DO UPDATE SET n = {PAIRS_TABLE}.n + excluded.n, "
-                f"k = {PAIRS_TABLE}.k + excluded.k",
+                f"INSERT INTO {PAIRS_TABLE} (program_id, account_id, touches, successes) "
+                f"SELECT program_id, account_id, touches, successes FROM ({pair_counts_sql(start=start, end=end, p=p)}) g "
+                f"WHERE TRUE ON CONFLICT (program_id, account_id) DO UPDATE SET "
+                f"touches = {PAIRS_TABLE}.touches + excluded.touches, "
+                f"successes = {PAIRS_TABLE}.successes + excluded.successes",
                 p,
             )
         self._pairs_through = end

@@ -14,7 +14,18 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from accounts.models import REP_ACTION_KINDS, Account, Channel, Contact, Program, Role, Segment, Seniority, TouchpointKind
+from accounts.models import (
+    REP_ACTION_KINDS,
+    Account,
+    Channel,
+    Contact,
+    Opportunity,
+    Program,
+    Role,
+    Segment,
+    Seniority,
+    TouchpointKind,
+)
 
 
 def default_minutes_by_kind() -> dict[str, float]:
@@ -348,6 +359,36 @@ class SegmentSnapshot(models.Model):
         return f"{self.segment or 'Target accounts'} @ {self.as_of}"
 
 
+class ProgramAccountReach(models.Model):
+    """Per (program, account): the program's touches at the account and how many were successes,
+    over every touch on or before one day (ProgramReachState.as_of): the pairs program and
+    channel reach are summed from (metrics.families.reach.kept_pairs). The run of the latest day
+    rebuilds them; a refresh of that day replaces the rows of the accounts it refreshes, so it
+    sums the kept pairs instead of reading every touch again. Plain ids: the sums join the
+    programs and accounts, so rows of deleted ones count for nothing."""
+
+    pk = models.CompositePrimaryKey("account_id", "program_id")
+    account_id = models.BigIntegerField()
+    program_id = models.BigIntegerField()
+    touches = models.BigIntegerField()
+    successes = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"program {self.program_id} at account {self.account_id}"
+
+
+class ProgramReachState(models.Model):
+    """The one row saying which day ProgramAccountReach counts up to, and under which programs'
+    success kinds (a digest): a refresh of another day, or after the kinds changed, counts from
+    the touches instead."""
+
+    as_of = models.DateField(null=True, blank=True)
+    digest = models.CharField(max_length=40, blank=True)
+
+    def __str__(self) -> str:
+        return f"program reach pairs as of {self.as_of}"
+
+
 class ReachFigures(models.Model):
     """Reach, focus and waste: the same figures for a program and for a channel's programs."""
 
@@ -392,6 +433,46 @@ class ChannelSnapshot(ReachFigures):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["channel", "as_of"], name="channel_snapshot_unique_day")]
+
+
+class OpportunityFact(models.Model):
+    """One figure of an opportunity that does not depend on the as-of day, kept so that a refresh
+    after new touches recomputes it only for the opportunities of the accounts it touched
+    (metrics.families.influence.StoredFacts).
+
+    - minutes: the account's engagement minutes on the days before the opportunity was created
+      (the outcome tables' unit), in millionths (`units`);
+    - pipeline, revenue: its attribution credit (`credit`: model → program id → cents; null when
+      it has no program touch in its window).
+
+    Every full run of a day rewrites the facts of its opportunities. A fact holds only while what
+    it was computed from is unchanged: the opportunity's account, creation, attribution point
+    (closed_at for revenue, else created_at) and amount, and the settings it used (`settings`, a
+    digest); otherwise it is computed again. A refresh first deletes the facts of the accounts it
+    refreshes (their touches changed).
+    """
+
+    class Kind(models.TextChoices):
+        MINUTES = "minutes"
+        PIPELINE = "pipeline"
+        REVENUE = "revenue"
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # What it was computed from; the account as a plain id, indexed for the refresh's delete.
+    account_id = models.BigIntegerField(db_index=True)
+    created_at = models.DateTimeField()
+    point_at = models.DateTimeField()
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    settings = models.CharField(max_length=40)
+    units = models.BigIntegerField(null=True, blank=True)
+    credit = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["opportunity", "kind"], name="opportunity_fact_unique_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of opportunity {self.opportunity_id}"
 
 
 class OutcomeGroup(models.Model):

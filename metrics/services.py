@@ -37,6 +37,7 @@ from metrics.models import (
     MetricSettings,
     MetricsRun,
     MetricsRunChunk,
+    OpportunityFact,
     OutcomeComparison,
     OutcomeGroup,
     ProgramSnapshot,
@@ -163,7 +164,8 @@ def update_percentiles(*, as_of: date) -> None:
     target accounts in minutes_90d order, where RANGE … CURRENT ROW includes ties, so it counts
     "≤". Sorting reads the index acct_snap_day_minutes (as_of, minutes_90d). The ORM cannot put a
     window function in an UPDATE; a Python loop with bulk_update cost 0.1 s per 300 accounts.
-    With no target accounts there is nothing to rank against: every percentile is 0.
+    With no target accounts there is nothing to rank against: every percentile is 0. Only the rows
+    whose percentile changes are written: after a refresh of a few accounts, few do.
     """
     snapshot_table = connection.ops.quote_name(AccountSnapshot._meta.db_table)
     account_table = connection.ops.quote_name(Account._meta.db_table)
@@ -180,7 +182,7 @@ def update_percentiles(*, as_of: date) -> None:
             FROM {snapshot_table} s JOIN {account_table} a ON a.id = s.account_id
             WHERE s.as_of = %s
         ) ranked
-        WHERE {snapshot_table}.id = ranked.snapshot_id
+        WHERE {snapshot_table}.id = ranked.snapshot_id AND {snapshot_table}.engagement_percentile <> ranked.percentile
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [as_of])
@@ -321,9 +323,13 @@ def compute_programs(*, as_of: date, pairs_table: str | None = None) -> int:
     return len(programs)
 
 
-def compute_influence(*, as_of: date, cfg: MetricSettings, memo: influence.InfluenceMemo | None = None) -> None:
+def compute_influence(
+    *, as_of: date, cfg: MetricSettings, memo: influence.InfluenceMemo | influence.StoredFacts | None = None
+) -> None:
     """OutcomeGroup and OutcomeComparison rows, AttributionCredit rows and the InfluenceSummary of
-    the day (`memo`: a backfill's opportunities read on earlier days)."""
+    the day. `memo`: where the opportunities' own figures come from — a backfill's read on earlier
+    days (InfluenceMemo), or the stored facts (StoredFacts: written by a run, reused by a refresh);
+    None computes them all and keeps nothing."""
     groups, comparisons, outcomes = influence.outcome_groups(as_of=as_of, cfg=cfg, memo=memo)
     credits, uncredited = influence.attribution_credits(as_of=as_of, cfg=cfg, memo=memo)
     totals = influence.pipeline_totals(as_of=as_of, cfg=cfg)
@@ -360,18 +366,31 @@ def _refresh_planner_statistics() -> None:
             cursor.execute(f"ANALYZE {AccountSnapshot._meta.db_table}")
 
 
-def compute_rollups(*, as_of: date, analyze: bool = True, backfill: Backfill | None = None) -> None:
+def compute_rollups(
+    *, as_of: date, analyze: bool = True, backfill: Backfill | None = None, refreshed: Sequence[int] | None = None
+) -> None:
     """Everything that needs all accounts' snapshots of the day: percentiles, segments, programs,
     channels and influence. Run after every chunk of the day is stored. `analyze`: refresh the
     planner statistics first (a partial refresh, which rewrites a few rows, skips it).
-    `backfill`: the days before's reads to build on (metrics.backfill), in a backfill."""
+
+    What each day keeps for the next: a run stores the opportunities' facts (influence.StoredFacts)
+    and, for the latest day, the (program, account) reach pairs (reach.kept_pairs); a refresh of
+    the `refreshed` accounts (whose facts it deleted) reuses the others'. `backfill`: the days
+    before's reads to build on (metrics.backfill); its last day keeps pairs like a run."""
     cfg = MetricSettings.load()
-    if analyze and (backfill is None or backfill.analyze_now(as_of)):
+    if analyze:
+        # Every day, a backfill's too: a day's new rows without statistics made the planner probe
+        # the (as_of, minutes) index per account (a backfill's day took 26 s instead of 6 s).
         _refresh_planner_statistics()
     update_percentiles(as_of=as_of)
     compute_segments(as_of=as_of, cfg=cfg)
-    compute_programs(as_of=as_of, pairs_table=backfill.pairs_up_to(as_of) if backfill else None)
-    compute_influence(as_of=as_of, cfg=cfg, memo=backfill.influence if backfill else None)
+    if backfill is not None and as_of != backfill.last:
+        pairs = backfill.pairs_up_to(as_of)
+    else:
+        pairs = reach.kept_pairs(as_of=as_of, refreshed=refreshed)
+    compute_programs(as_of=as_of, pairs_table=pairs)
+    memo = backfill.influence if backfill else influence.StoredFacts(cfg, reuse=refreshed is not None)
+    compute_influence(as_of=as_of, cfg=cfg, memo=memo)
 
 
 # --- Runs ---------------------------------------------------------------------------------------
@@ -587,7 +606,9 @@ def refresh_day_accounts(*, as_of: date, account_ids: Sequence[int]) -> bool:
             return False
         for batch in batches:
             compute_account_chunk(as_of=as_of, account_ids=batch)
-        compute_rollups(as_of=as_of, analyze=False)
+            # Their touches changed: their opportunities' minutes and credits are computed again.
+            OpportunityFact.objects.filter(account_id__in=batch).delete()
+        compute_rollups(as_of=as_of, analyze=False, refreshed=ids)
         run.refreshed_at, run.refreshed_accounts = timezone.now(), len(set(account_ids))
         run.save(update_fields=["refreshed_at", "refreshed_accounts"])
     return True

@@ -9,10 +9,13 @@ and the sales figures per segment.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -25,10 +28,9 @@ from django.db.models import (
     DecimalField,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     FloatField,
-    OuterRef,
     Q,
-    Subquery,
     Sum,
     Value,
 )
@@ -52,7 +54,7 @@ from metrics.families.common import (
     table,
     trailing,
 )
-from metrics.models import AccountSnapshot, AttributionModel, MetricSettings
+from metrics.models import AttributionModel, MetricSettings, OpportunityFact
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -158,13 +160,18 @@ class ClosedOpportunity:
     minutes_before: float  # account's minutes on days (created day − 90) … (created day − 1)
     profile: tuple[str, str] | None  # the account's (industry, size band), see profile()
     closed_at: datetime | None = None
+    created_at: datetime | None = None
+    units: int = 0  # minutes_before in millionths
+    stored: bool = False  # minutes_before read from a stored OpportunityFact, not computed
 
 
 def _closed_opportunities(
-    *, as_of: date, cfg: MetricSettings, window: Window | None = None
+    *, as_of: date, cfg: MetricSettings, window: Window | None = None, reuse: str | None = None
 ) -> list[ClosedOpportunity]:
     """The unit of the outcome tables: opportunities closed in the outcomes window ending D (or in
-    `window`: a backfill reads only the days it has not read yet, metrics.backfill).
+    `window`: a backfill reads only the days it has not read yet, metrics.backfill). `reuse`: the
+    settings digest (settings_digest) under which stored minutes facts hold: the minutes of an
+    opportunity with such a fact are read from it, only the others computed (StoredFacts).
 
     One query. The pre-creation minutes are one grouped join: the window's opportunities joined
     to their account's touches on the days (created day − lookback) … (created day − 1), each a
@@ -176,9 +183,14 @@ def _closed_opportunities(
     window = window or trailing(as_of, cfg.outcomes_window_days)
     p = Params()
     multiplier = multiplier_sql(cfg, seniority="c.seniority_level")
+    if reuse:
+        known = "f.units AS known"
+        facts = f"LEFT JOIN {table(OpportunityFact)} f ON {_fact_holds('o', 'f', 'o.created_at', p, kind='minutes', digest=reuse)}"
+    else:
+        known, facts = "CAST(NULL AS BIGINT) AS known", ""
     closed = f"""
-        SELECT o.id, o.external_id, o.account_id, o.is_won, o.amount, o.created_at, o.closed_at
-        FROM {table(Opportunity)} o
+        SELECT o.id, o.external_id, o.account_id, o.is_won, o.amount, o.created_at, o.closed_at, {known}
+        FROM {table(Opportunity)} o {facts}
         WHERE o.is_closed AND o.closed_at >= {p(window.start)} AND o.closed_at < {p(window.end)}
     """
     sql = f"""
@@ -189,6 +201,7 @@ def _closed_opportunities(
             JOIN {table(Touchpoint)} t ON t.account_id = o.account_id
                 AND t.occurred_at >= {day_start_sql("o.created_at", -cfg.influence_lookback_days)}
                 AND t.occurred_at < {day_start_sql("o.created_at", 0)}
+            WHERE o.known IS NULL
             GROUP BY o.id, t.contact_id
         ),
         minutes AS (
@@ -197,7 +210,7 @@ def _closed_opportunities(
             GROUP BY g.id
         )
         SELECT o.id, o.external_id, o.account_id, a.is_target, o.is_won, o.amount, o.created_at, o.closed_at,
-               COALESCE(m.units, 0), a.industry, a.employees
+               COALESCE(o.known, m.units, 0), a.industry, a.employees, o.known IS NOT NULL
         FROM closed o
         JOIN {table(Account)} a ON a.id = o.account_id
         LEFT JOIN minutes m ON m.id = o.id
@@ -207,7 +220,8 @@ def _closed_opportunities(
         rows = cursor.fetchall()
     convert = connection.ops.convert_datetimefield_value if connection.vendor == "sqlite" else None
     result = []
-    for pk, external_id, account_id, is_target, is_won, amount, created_at, closed_at, units, industry, employees in rows:
+    for (pk, external_id, account_id, is_target, is_won, amount, created_at, closed_at, units, industry, employees,
+         stored) in rows:
         if convert is not None:  # SQLite: text, 0/1 and REAL, as the ORM would read them
             created_at, closed_at = (convert(v, None, connection) for v in (created_at, closed_at))
             is_target, is_won, amount = bool(is_target), bool(is_won), Decimal(str(amount)).quantize(CENT)
@@ -216,7 +230,8 @@ def _closed_opportunities(
             amount=amount, cycle_days=(closed_at.date() - created_at.date()).days,
             # Exact millionths: ties in the quartile order never hang on float noise.
             minutes_before=round(int(units) / UNITS, 6),
-            profile=profile(industry, employees), closed_at=closed_at,
+            profile=profile(industry, employees), closed_at=closed_at, created_at=created_at, units=int(units),
+            stored=bool(stored),
         ))
     return result
 
@@ -300,12 +315,11 @@ def _control_accounts(*, as_of: date) -> tuple[set[tuple[str, str]], dict[str, t
     Streamed (two passes over the accounts), so memory does not grow with their number; fsum of
     a stream is the same exactly rounded sum statistics.fmean takes.
     """
-    minutes = Coalesce(
-        Subquery(AccountSnapshot.objects.filter(account_id=OuterRef("pk"), as_of=as_of).values("minutes_90d")[:1]),
-        Value(0.0),
-        output_field=FloatField(),
+    # The day's snapshot as a LEFT JOIN (one hash join), not a subquery per account.
+    accounts = Account.objects.order_by().annotate(
+        day=FilteredRelation("snapshots", condition=Q(snapshots__as_of=as_of)),
+        minutes_90d=Coalesce(F("day__minutes_90d"), Value(0.0), output_field=FloatField()),
     )
-    accounts = Account.objects.order_by().annotate(minutes_90d=minutes)
     targets = accounts.filter(is_target=True).values_list("industry", "employees", "minutes_90d")
     profiles: set[tuple[str, str]] = set()
     counted = {"target": 0, "control": 0}
@@ -484,7 +498,7 @@ def headline(*, quartile: dict[str, Any] | None, ties: list[dict[str, Any]], clo
 
 
 def outcome_groups(
-    *, as_of: date, cfg: MetricSettings, memo: InfluenceMemo | None = None
+    *, as_of: date, cfg: MetricSettings, memo: InfluenceMemo | StoredFacts | None = None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
     """The day's OutcomeGroup rows, OutcomeComparison rows and the InfluenceSummary figures of the
     outcomes (headline, its reason, the population count, the quartile ties).
@@ -608,10 +622,14 @@ class Journey:
     pk: int
     amount: Decimal
     point: datetime
+    account_id: int = 0
+    created_at: datetime | None = None
     touches: list[tuple[datetime, int, int]] = field(default_factory=list)  # (occurred_at, touch id, program id)
 
 
-def _journeys(*, basis: str, as_of: date, cfg: MetricSettings, window: Window | None = None) -> Iterator[Journey]:
+def _journeys(
+    *, basis: str, as_of: date, cfg: MetricSettings, window: Window | None = None, ids: Sequence[int] | None = None
+) -> Iterator[Journey]:
     """Each opportunity's program touches in [created_at − lookback, point], in time order, one
     opportunity at a time (in id order; those with no program touch have none).
 
@@ -620,11 +638,14 @@ def _journeys(*, basis: str, as_of: date, cfg: MetricSettings, window: Window | 
     and won_revenue_90d, so the attributed totals match those figures.)
     Two queries, both streamed in opportunity id order and merged here, so only one journey is
     held at a time: the opportunities, and the touches joined to them (touchpoint_account_time).
-    `window`: only the opportunities whose point lies in it (a backfill's new days).
+    `window`: only the opportunities whose point lies in it (a backfill's new days); `ids`: only
+    these opportunities (a refresh's, StoredFacts).
     """
     window = window or Windows.for_day(as_of, cfg).w_long
     point_field = "created_at" if basis == "pipeline" else "closed_at"
     opportunities = Opportunity.objects.filter(window.q(point_field)).order_by()
+    if ids is not None:
+        opportunities = opportunities.filter(id__in=list(ids))
     if basis == "revenue":
         opportunities = opportunities.filter(is_won=True)
     # Opportunities JOIN their account's program touches in [created_at − lookback, point]: the
@@ -646,15 +667,21 @@ def _journeys(*, basis: str, as_of: date, cfg: MetricSettings, window: Window | 
                      "account__touchpoints__program_id")
         .iterator(chunk_size=2000)
     )
-    pending = next(pairs, None)
-    for pk, amount, point in opportunities.order_by("id").values_list("id", "amount", point_field).iterator(
-        chunk_size=2000
-    ):
-        journey = Journey(pk=pk, amount=amount, point=point)
-        while pending is not None and pending[0] == pk:
-            journey.touches.append(pending[1:])
-            pending = next(pairs, None)
-        yield journey
+    opportunity_rows = (
+        opportunities.order_by("id").values_list("id", "amount", point_field, "account_id", "created_at")
+        .iterator(chunk_size=2000)
+    )
+    # Both server-side cursors are closed here however the caller stops (callers close this
+    # generator): left to the garbage collector, a cursor's CLOSE could run in the middle of
+    # another statement on the connection and hang it.
+    with closing(pairs), closing(opportunity_rows):
+        pending = next(pairs, None)
+        for pk, amount, point, account_id, created_at in opportunity_rows:
+            journey = Journey(pk=pk, amount=amount, point=point, account_id=account_id, created_at=created_at)
+            while pending is not None and pending[0] == pk:
+                journey.touches.append(pending[1:])
+                pending = next(pairs, None)
+            yield journey
 
 
 # One opportunity's credit: model → program → whole cents; None when it has no program touch.
@@ -676,17 +703,18 @@ def journey_credits(journey: Journey, cfg: MetricSettings) -> OpportunityCredit:
 
 
 def _day_credits(*, basis: str, as_of: date, cfg: MetricSettings,
-                 memo: InfluenceMemo | None) -> Iterator[tuple[Decimal, OpportunityCredit]]:
+                 memo: InfluenceMemo | StoredFacts | None) -> Iterator[tuple[Decimal, OpportunityCredit]]:
     """(amount, credit) of each opportunity of the day's population for `basis`."""
     if memo is not None:
         yield from memo.credits(basis=basis, as_of=as_of, cfg=cfg)
         return
-    for journey in _journeys(basis=basis, as_of=as_of, cfg=cfg):
-        yield journey.amount, journey_credits(journey, cfg)
+    with closing(_journeys(basis=basis, as_of=as_of, cfg=cfg)) as journeys:
+        for journey in journeys:
+            yield journey.amount, journey_credits(journey, cfg)
 
 
 def attribution_credits(
-    *, as_of: date, cfg: MetricSettings, memo: InfluenceMemo | None = None
+    *, as_of: date, cfg: MetricSettings, memo: InfluenceMemo | StoredFacts | None = None
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """AttributionCredit rows (program × model × basis) and the uncredited totals per basis
     (the count and amount of opportunities with no program touch: no credit).
@@ -701,15 +729,16 @@ def attribution_credits(
         cents: dict[str, dict[int, int]] = {model: defaultdict(int) for model in AttributionModel.values}
         opportunities: dict[str, dict[int, int]] = {model: defaultdict(int) for model in AttributionModel.values}
         n_uncredited, amount_uncredited = 0, ZERO
-        for amount, credit in _day_credits(basis=basis, as_of=as_of, cfg=cfg, memo=memo):
-            if credit is None:
-                n_uncredited += 1
-                amount_uncredited += amount
-                continue
-            for model, by_program in credit.items():
-                for program_id, value in by_program.items():
-                    cents[model][program_id] += value
-                    opportunities[model][program_id] += 1
+        with closing(_day_credits(basis=basis, as_of=as_of, cfg=cfg, memo=memo)) as day_credits:
+            for amount, credit in day_credits:
+                if credit is None:
+                    n_uncredited += 1
+                    amount_uncredited += amount
+                    continue
+                for model, by_program in credit.items():
+                    for program_id, value in by_program.items():
+                        cents[model][program_id] += value
+                        opportunities[model][program_id] += 1
         uncredited[basis] = {"opportunities": n_uncredited, "amount": str(amount_uncredited)}
         for model in AttributionModel.values:
             rows.extend(
@@ -765,8 +794,9 @@ class InfluenceMemo:
         memo = self._credits[basis]
         unread = self._unread(window, self._credits_through[basis])
         if unread is not None:
-            for journey in _journeys(basis=basis, as_of=as_of, cfg=cfg, window=unread):
-                memo[journey.pk] = (journey.point, journey.amount, journey_credits(journey, cfg))
+            with closing(_journeys(basis=basis, as_of=as_of, cfg=cfg, window=unread)) as journeys:
+                for journey in journeys:
+                    memo[journey.pk] = (journey.point, journey.amount, journey_credits(journey, cfg))
             self._credits_through[basis] = max(window.end, self._credits_through[basis] or window.end)
         for pk in [pk for pk, (point, _, _) in memo.items() if point < window.start]:
             del memo[pk]
@@ -774,6 +804,114 @@ class InfluenceMemo:
             point, amount, credit = memo[pk]
             if point < window.end:
                 yield amount, credit
+
+
+def settings_digest(cfg: MetricSettings) -> str:
+    """A digest of the settings an OpportunityFact depends on (weights, multipliers, lookbacks,
+    half-life): a fact computed under other settings does not hold."""
+    relevant = [cfg.minutes_by_kind, cfg.seniority_multipliers, cfg.influence_lookback_days,
+                cfg.attribution_lookback_days, cfg.time_decay_half_life_days]
+    return hashlib.sha1(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _fact_holds(o: str, f: str, point: str, p: Params, *, kind: str, digest: str) -> str:
+    """The join condition of opportunity `o` to its stored fact `f` of this kind that still holds:
+    computed under these settings from the opportunity's present account, creation, point and
+    amount (OpportunityFact)."""
+    return (f"{f}.opportunity_id = {o}.id AND {f}.kind = {p(kind)} AND {f}.settings = {p(digest)} "
+            f"AND {f}.account_id = {o}.account_id AND {f}.created_at = {o}.created_at AND {f}.point_at = {point} "
+            f"AND {f}.amount = {o}.amount")
+
+
+def _credit_from_db(value: Any) -> OpportunityCredit:
+    """A stored credit (JSON keys are text) as model → program id → cents."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    if value is None:
+        return None
+    return {model: {int(program): int(cents) for program, cents in by_program.items()} for model, by_program in value.items()}
+
+
+class StoredFacts:
+    """The influence rollups' per-opportunity figures kept as OpportunityFact rows.
+
+    A full run computes every opportunity's minutes and credits (`reuse=False`) and stores them; a
+    refresh after new touches (`reuse=True`) reads those that still hold — the refresh deleted the
+    facts of the accounts it touched first (metrics.services.refresh_day_accounts) — and computes
+    only the rest: the opportunities of the touched accounts, new or changed ones. The same
+    interface as InfluenceMemo (closed, credits)."""
+
+    BATCH = 1000
+
+    def __init__(self, cfg: MetricSettings, *, reuse: bool) -> None:
+        self.digest = settings_digest(cfg)
+        self.reuse = reuse
+
+    def _store(self, facts: list[OpportunityFact]) -> None:
+        OpportunityFact.objects.bulk_create(
+            facts, batch_size=self.BATCH, update_conflicts=True, unique_fields=["opportunity", "kind"],
+            update_fields=["account_id", "created_at", "point_at", "amount", "settings", "units", "credit"],
+        )
+
+    def closed(self, *, as_of: date, cfg: MetricSettings) -> list[ClosedOpportunity]:
+        closed = _closed_opportunities(as_of=as_of, cfg=cfg, reuse=self.digest if self.reuse else None)
+        self._store([
+            OpportunityFact(opportunity_id=o.id, kind=OpportunityFact.Kind.MINUTES, account_id=o.account_id,
+                            created_at=o.created_at, point_at=o.created_at, amount=o.amount, settings=self.digest,
+                            units=o.units)
+            for o in closed if not o.stored
+        ])
+        return closed
+
+    def _known(self, *, basis: str, window: Window) -> tuple[dict[int, tuple[Decimal, OpportunityCredit]], list[int]]:
+        """The day's population for `basis`: the credits stored for it that hold, and the ids of
+        the opportunities without one."""
+        p = Params()
+        point = "o.created_at" if basis == "pipeline" else "o.closed_at"
+        holds = _fact_holds("o", "f", point, p, kind=basis, digest=self.digest)
+        won = " AND o.is_won" if basis == "revenue" else ""
+        sql = f"""
+            SELECT o.id, o.amount, f.id, f.credit
+            FROM {table(Opportunity)} o LEFT JOIN {table(OpportunityFact)} f ON {holds}
+            WHERE {point} >= {p(window.start)} AND {point} < {p(window.end)}{won}
+        """
+        known: dict[int, tuple[Decimal, OpportunityCredit]] = {}
+        missing: list[int] = []
+        with connection.cursor() as cursor:
+            cursor.execute(sql, p)
+            for pk, amount, fact_id, credit in cursor.fetchall():
+                if fact_id is None:
+                    missing.append(pk)
+                else:
+                    known[pk] = (Decimal(str(amount)).quantize(CENT), _credit_from_db(credit))
+        return known, missing
+
+    def credits(self, *, basis: str, as_of: date, cfg: MetricSettings) -> Iterator[tuple[Decimal, OpportunityCredit]]:
+        window = Windows.for_day(as_of, cfg).w_long
+        if self.reuse:
+            known, missing = self._known(basis=basis, window=window)
+            reads = [{"ids": missing[i:i + self.BATCH]} for i in range(0, len(missing), self.BATCH)]
+        else:
+            known, reads = {}, [{}]
+        computed: dict[int, tuple[Decimal, OpportunityCredit]] = {}
+        facts: list[OpportunityFact] = []
+        for read in reads:
+            with closing(_journeys(basis=basis, as_of=as_of, cfg=cfg, **read)) as journeys:
+                for journey in journeys:
+                    credit = journey_credits(journey, cfg)
+                    computed[journey.pk] = (journey.amount, credit)
+                    facts.append(OpportunityFact(
+                        opportunity_id=journey.pk, kind=basis, account_id=journey.account_id,
+                        created_at=journey.created_at, point_at=journey.point, amount=journey.amount,
+                        settings=self.digest, credit=credit,
+                    ))
+                    if len(facts) >= self.BATCH:
+                        self._store(facts)
+                        facts = []
+        self._store(facts)
+        merged = known | computed
+        for pk in sorted(merged):
+            yield merged[pk]
 
 
 # --- Sales figures per segment -------------------------------------------------------------------

@@ -9,6 +9,8 @@ focus and waste.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -24,11 +26,12 @@ from metrics.families.common import (
     Params,
     Windows,
     day_start,
+    id_filter,
     program_success_kinds,
     table,
     touch_pass,
 )
-from metrics.models import MetricSettings
+from metrics.models import MetricSettings, ProgramAccountReach, ProgramReachState
 
 EMPTY: dict[str, Any] = {"programs_reached": 0, "channels_reached": 0}
 # PostgreSQL's work_mem for the rollups' grouping of every (program, account) pair.
@@ -118,17 +121,70 @@ _FIGURE_KEYS = ("touches", "touches_at_targets", "successes", "target_successes"
                 "reached_accounts", "reached_target_accounts")
 
 
-def pair_counts_sql(*, start: datetime | None, end: datetime, p: Params) -> str:
-    """Per (program, account): touches `n` and successes `k` among the program touches in
-    [start, end) (from the first touch when start is None), one read of touchpoint_program_time."""
+def pair_counts_sql(
+    *, start: datetime | None, end: datetime, p: Params, account_ids: Sequence[int] | None = None
+) -> str:
+    """Per (program, account): `touches` and `successes` among the program touches in
+    [start, end) (from the first touch when start is None) — of these accounts only, when given —
+    one read of touchpoint_program_time (touchpoint_account_time for accounts)."""
+    # Placeholders in the order of the text.
     success = _success_sql(program_success_kinds(), p, touch="t")
     since = f"AND t.occurred_at >= {p(start)} " if start is not None else ""
+    until = f"AND t.occurred_at < {p(end)} "
+    accounts = f"AND {id_filter('t.account_id', account_ids, p)} " if account_ids is not None else ""
     return f"""
-        SELECT t.program_id, t.account_id, COUNT(*) AS n, SUM({success}) AS k
+        SELECT t.program_id, t.account_id, COUNT(*) AS touches, SUM({success}) AS successes
         FROM {table(Touchpoint)} t
-        WHERE t.program_id IS NOT NULL {since}AND t.occurred_at < {p(end)}
+        WHERE t.program_id IS NOT NULL {since}{until}{accounts}
         GROUP BY t.program_id, t.account_id
     """
+
+
+def _success_digest() -> str:
+    """A digest of every program's success kinds: the kept pairs' successes hold under these."""
+    kinds = sorted((pk, sorted(k)) for pk, k in program_success_kinds().items())
+    return hashlib.sha1(json.dumps(kinds).encode()).hexdigest()
+
+
+# A refresh replaces the kept pairs of at most this many accounts per statement.
+PAIRS_BATCH = 500
+
+
+def kept_pairs(*, as_of: date, refreshed: Sequence[int] | None = None) -> str | None:
+    """The table of (program, account) counts up to `as_of` (ProgramAccountReach), brought up to
+    date, or None when the day's counts are to be read from the touches instead.
+
+    A run (`refreshed` None) of the latest day kept so far, or a later one, rebuilds the table from
+    every program touch on or before the day — the same read the sums would make — and records
+    the day; a run of an earlier day leaves it alone. A refresh of the recorded day replaces the
+    rows of the refreshed accounts (their touches on or before the day, read by account); of
+    another day, or after a program's success kinds changed, it reads the touches. The state row
+    is locked meanwhile, so runs and refreshes of different days take turns at the table."""
+    end = day_start(as_of + timedelta(days=1))
+    name = table(ProgramAccountReach)
+    columns = "(program_id, account_id, touches, successes)"
+    digest = _success_digest()
+    with transaction.atomic(), connection.cursor() as cursor:
+        state, _ = ProgramReachState.objects.select_for_update().get_or_create(pk=1)
+        if refreshed is None:
+            if state.as_of is not None and as_of < state.as_of:
+                return None
+            cursor.execute(f"TRUNCATE {name}" if connection.vendor == "postgresql" else f"DELETE FROM {name}")
+            p = Params()
+            cursor.execute(f"INSERT INTO {name} {columns} {pair_counts_sql(start=None, end=end, p=p)}", p)
+            state.as_of, state.digest = as_of, digest
+            state.save()
+            return name
+        if state.as_of != as_of or state.digest != digest:
+            return None
+        ids = sorted(set(refreshed))
+        for batch in (ids[i:i + PAIRS_BATCH] for i in range(0, len(ids), PAIRS_BATCH)):
+            p = Params()
+            cursor.execute(f"DELETE FROM {name} WHERE {id_filter('account_id', batch, p)}", p)
+            p = Params()
+            cursor.execute(
+                f"INSERT INTO {name} {columns} {pair_counts_sql(start=None, end=end, p=p, account_ids=batch)}", p)
+        return name
 
 
 def _reach_counts(
@@ -144,14 +200,13 @@ def _reach_counts(
     channel is one account of the channel). A program's reach in its own segment is a membership
     probe per pair of such a program, so all segments are counted in the same pass.
 
-    `pairs_table`: a table holding those (program, account, n, k) counts up to D already (a
-    backfill keeps one, adding each day's touches to the day before's: metrics.backfill).
+    `pairs_table`: a table holding those (program, account, touches, successes) counts up to D
+    already: the kept pairs (kept_pairs), or a backfill's, which adds each day's touches to the
+    day before's (metrics.backfill).
     """
     p = Params()
-    counted = (
-        f"SELECT program_id, account_id, n, k FROM {pairs_table}" if pairs_table
-        else pair_counts_sql(start=None, end=day_start(as_of + timedelta(days=1)), p=p)
-    )
+    source = pairs_table or f"({pair_counts_sql(start=None, end=day_start(as_of + timedelta(days=1)), p=p)}) counted"
+    counted = f"SELECT program_id, account_id, touches AS n, successes AS k FROM {source}"
     materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
     sql = f"""
         WITH pairs AS {materialized}(

@@ -52,3 +52,28 @@ def opportunity(acc: Account, amount: str, created: datetime, *, closed: datetim
         account=acc, name=f"Opp {next(_ids)}", amount=Decimal(amount), created_at=created, closed_at=closed,
         is_closed=closed is not None, is_won=won, external_id=external_id or f"OPP-{next(_ids)}",
     )
+
+
+def snapshot_rows() -> dict[str, list[tuple]]:
+    """Every row of every table a metrics day writes, without row ids, in a fixed order: two runs
+    (or a run and a refresh, or a backfill) that must agree compare equal."""
+    from metrics.models import (
+        AccountSnapshot,
+        AttributionCredit,
+        ChannelSnapshot,
+        ContactSnapshot,
+        InfluenceSummary,
+        OutcomeComparison,
+        OutcomeGroup,
+        ProgramSnapshot,
+        SegmentSnapshot,
+    )
+
+    dumped = {}
+    for model in (AccountSnapshot, ContactSnapshot, SegmentSnapshot, ProgramSnapshot, ChannelSnapshot, OutcomeGroup,
+                  OutcomeComparison, AttributionCredit, InfluenceSummary):
+        names = [f.attname for f in model._meta.concrete_fields if f.name != "id"]
+        dumped[model.__name__] = sorted(
+            (tuple(repr(value) for value in row) for row in model.objects.values_list(*names)), key=str
+        )
+    return dumped

@@ -25,23 +25,12 @@ from metrics.models import (
     ProgramSnapshot,
     SegmentSnapshot,
 )
-from tests.metrics.builders import D, account, at, contact, opportunity, program, touch
+from tests.metrics.builders import D, account, at, contact, opportunity, program, snapshot_rows, touch
 
 pytestmark = pytest.mark.django_db
 
 TABLES = (AccountSnapshot, ContactSnapshot, SegmentSnapshot, ProgramSnapshot, ChannelSnapshot, OutcomeGroup,
           OutcomeComparison, AttributionCredit, InfluenceSummary)
-
-
-def _dump() -> dict[str, list[tuple]]:
-    """Every row of every table a day writes, without ids, in a fixed order."""
-    dumped = {}
-    for model in TABLES:
-        names = [f.attname for f in model._meta.concrete_fields if f.name != "id"]
-        dumped[model.__name__] = sorted(
-            (tuple(repr(value) for value in row) for row in model.objects.values_list(*names)), key=str
-        )
-    return dumped
 
 
 def _clear() -> None:
@@ -52,13 +41,13 @@ def _clear() -> None:
 def _day_by_day(last: date, days: int) -> dict[str, list[tuple]]:
     for day in services.iter_days(as_of=last, days=days):
         services.compute_day(as_of=day)
-    return _dump()
+    return snapshot_rows()
 
 
 def _backfilled(last: date, days: int) -> dict[str, list[tuple]]:
     _clear()
     backfill.compute_days(as_of=last, days=days)
-    return _dump()
+    return snapshot_rows()
 
 
 def test_a_backfill_of_the_demo_data_gives_every_day_exactly_its_own_runs_figures() -> None:
