@@ -505,8 +505,9 @@ def outcome_groups(
 
     One population: the opportunities closed in the outcomes window. Every dimension splits it
     (the control group leaves out non-target deals at accounts without a target's profile), and
-    the headline compares two of the quartile rows, so its counts are theirs. `memo`: a backfill's
-    opportunities read on earlier days (InfluenceMemo).
+    the headline compares two of the quartile rows, so its counts are theirs. `memo`: where the
+    opportunities' pre-creation minutes come from — a backfill's read on earlier days
+    (InfluenceMemo) or the stored facts (StoredFacts); None computes them all.
     """
     closed = memo.closed(as_of=as_of, cfg=cfg) if memo else _closed_opportunities(as_of=as_of, cfg=cfg)
     ties = quartile_ties(closed)
@@ -888,18 +889,18 @@ class StoredFacts:
 
     def credits(self, *, basis: str, as_of: date, cfg: MetricSettings) -> Iterator[tuple[Decimal, OpportunityCredit]]:
         window = Windows.for_day(as_of, cfg).w_long
+        known: dict[int, tuple[Decimal, OpportunityCredit]] | None = None
         if self.reuse:
             known, missing = self._known(basis=basis, window=window)
             reads = [{"ids": missing[i:i + self.BATCH]} for i in range(0, len(missing), self.BATCH)]
         else:
-            known, reads = {}, [{}]
+            reads = [{}]
         computed: dict[int, tuple[Decimal, OpportunityCredit]] = {}
         facts: list[OpportunityFact] = []
         for read in reads:
             with closing(_journeys(basis=basis, as_of=as_of, cfg=cfg, **read)) as journeys:
                 for journey in journeys:
                     credit = journey_credits(journey, cfg)
-                    computed[journey.pk] = (journey.amount, credit)
                     facts.append(OpportunityFact(
                         opportunity_id=journey.pk, kind=basis, account_id=journey.account_id,
                         created_at=journey.created_at, point_at=journey.point, amount=journey.amount,
@@ -908,10 +909,15 @@ class StoredFacts:
                     if len(facts) >= self.BATCH:
                         self._store(facts)
                         facts = []
+                    if known is None:  # a run: streamed in id order, as computed
+                        yield journey.amount, credit
+                    else:
+                        computed[journey.pk] = (journey.amount, credit)
         self._store(facts)
-        merged = known | computed
-        for pk in sorted(merged):
-            yield merged[pk]
+        if known is not None:  # a refresh: the stored and the computed, merged in id order
+            merged = known | computed
+            for pk in sorted(merged):
+                yield merged[pk]
 
 
 # --- Sales figures per segment -------------------------------------------------------------------

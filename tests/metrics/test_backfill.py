@@ -9,6 +9,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Opportunity, Touchpoint
 from metrics import backfill, services
@@ -127,8 +129,15 @@ def test_compute_metrics_days_runs_the_backfill_and_leaves_no_table_behind() -> 
     call_command("compute_metrics", "--as-of", D.isoformat(), "--days", "4", stdout=StringIO(), stderr=StringIO())
     assert MetricsRun.objects.filter(status="done").count() == 4
     assert ProgramSnapshot.objects.filter(as_of=D, touches=1).count() == 1
-    from django.db import connection
-
     with connection.cursor() as cursor:  # a temporary table: gone when the backfill ends
         with pytest.raises(Exception, match="metrics_backfill_pairs"):
             cursor.execute(f"SELECT 1 FROM {backfill.PAIRS_TABLE}")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="planner statistics are PostgreSQL's: the services tier")
+def test_each_backfill_day_refreshes_the_statistics_of_its_day_filter_and_the_last_day_all_of_them() -> None:
+    touch(account(), "web_visit", at(2))
+    with CaptureQueriesContext(connection) as captured:
+        backfill.compute_days(as_of=D, days=3)
+    analyzed = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("ANALYZE")]
+    assert analyzed == ['ANALYZE metrics_accountsnapshot ("as_of", "account_id")'] * 2 + ["ANALYZE metrics_accountsnapshot"]
