@@ -11,6 +11,8 @@ compares every table). What a day shares with the day before it:
 - Influence: each opportunity's pre-creation minutes and attribution credit depend only on the
   opportunity and on touches before it (families.influence.InfluenceMemo), so each opportunity is
   read and attributed once, when its date enters the window, not on every day after.
+- Planner statistics: each day refreshes those of the columns its rollups filter a day by; the
+  last day, every column's (metrics.services.compute_rollups).
 
 The per-account figures are recomputed each day from the touchpoints: a day's windows are sums
 over (account, contact, kind, program) groups whose touches almost never share a day (1.04

@@ -365,7 +365,9 @@ class ProgramAccountReach(models.Model):
     channel reach are summed from (metrics.families.reach.kept_pairs). The run of the latest day
     rebuilds them; a refresh of that day replaces the rows of the accounts it refreshes, so it
     sums the kept pairs instead of reading every touch again. Plain ids: the sums join the
-    programs and accounts, so rows of deleted ones count for nothing."""
+    programs and accounts, so rows of deleted ones count for nothing. UNLOGGED on PostgreSQL, as
+    is ProgramReachState (migration 0018): rebuilt every night, they need no WAL, and after a crash
+    both are empty together, so a refresh counts from the touches until the next run."""
 
     pk = models.CompositePrimaryKey("account_id", "program_id")
     account_id = models.BigIntegerField()

@@ -14,11 +14,12 @@ import json
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from django.db import connection
@@ -848,20 +849,23 @@ class StoredFacts:
         self.digest = settings_digest(cfg)
         self.reuse = reuse
 
-    def _store(self, facts: list[OpportunityFact]) -> None:
-        OpportunityFact.objects.bulk_create(
-            facts, batch_size=self.BATCH, update_conflicts=True, unique_fields=["opportunity", "kind"],
-            update_fields=["account_id", "created_at", "point_at", "amount", "settings", "units", "credit"],
-        )
+    def _store(self, facts: Iterable[OpportunityFact]) -> None:
+        """Insert or replace these facts, BATCH at a time (only a batch of model objects in memory)."""
+        facts = iter(facts)
+        while batch := list(islice(facts, self.BATCH)):
+            OpportunityFact.objects.bulk_create(
+                batch, update_conflicts=True, unique_fields=["opportunity", "kind"],
+                update_fields=["account_id", "created_at", "point_at", "amount", "settings", "units", "credit"],
+            )
 
     def closed(self, *, as_of: date, cfg: MetricSettings) -> list[ClosedOpportunity]:
         closed = _closed_opportunities(as_of=as_of, cfg=cfg, reuse=self.digest if self.reuse else None)
-        self._store([
+        self._store(
             OpportunityFact(opportunity_id=o.id, kind=OpportunityFact.Kind.MINUTES, account_id=o.account_id,
                             created_at=o.created_at, point_at=o.created_at, amount=o.amount, settings=self.digest,
                             units=o.units)
             for o in closed if not o.stored
-        ])
+        )
         return closed
 
     def _known(self, *, basis: str, window: Window) -> tuple[dict[int, tuple[Decimal, OpportunityCredit]], list[int]]:

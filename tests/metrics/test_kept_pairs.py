@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 
 from accounts.models import Segment
 from metrics import backfill, services
@@ -101,3 +102,12 @@ def test_a_backfill_keeps_the_pairs_of_its_last_day(world) -> None:
     backfill.compute_days(as_of=D, days=3)
     assert ProgramReachState.objects.get().as_of == D
     assert len(_pairs()) == 3
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="UNLOGGED is PostgreSQL's: the services tier")
+def test_the_kept_pairs_and_their_state_are_emptied_together_after_a_crash() -> None:
+    # Both UNLOGGED: PostgreSQL empties both after a crash, so no state row can claim pairs that are gone.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, relpersistence FROM pg_class WHERE relname IN "
+                       "('metrics_programaccountreach', 'metrics_programreachstate') ORDER BY relname")
+        assert cursor.fetchall() == [("metrics_programaccountreach", "u"), ("metrics_programreachstate", "u")]
