@@ -90,6 +90,10 @@ def compute_days(
     """Compute the `days` days ending with `as_of`, oldest first, each published when done
     (metrics.services.compute_day). Raises RunRefused for a day being computed already; the days
     before it stay done."""
+    if days == 1:  # nothing to build on: the day as the nightly run computes it
+        if on_day:
+            on_day(as_of)
+        return [compute_day(as_of=as_of, chunk_size=chunk_size, progress=progress)]
     first = as_of - timedelta(days=days - 1)
     runs = []
     with Backfill(first=first, last=as_of) as backfill:

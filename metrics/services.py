@@ -384,7 +384,7 @@ def compute_rollups(
     What each day keeps for the next: a run stores the opportunities' facts (influence.StoredFacts)
     and, for the latest day, the (program, account) reach pairs (reach.kept_pairs); a refresh of
     the `refreshed` accounts (whose facts it deleted) reuses the others'. `backfill`: the days
-    before's reads to build on (metrics.backfill); its last day keeps pairs like a run."""
+    before's reads to build on (metrics.backfill); its last day is computed and kept as a run's."""
     cfg = MetricSettings.load()
     if analyze:
         # A backfill's earlier days too, for the columns the day's rollups filter by.
@@ -392,12 +392,14 @@ def compute_rollups(
         _refresh_planner_statistics(columns=DAY_COLUMNS if partial else ())
     update_percentiles(as_of=as_of)
     compute_segments(as_of=as_of, cfg=cfg)
-    if backfill is not None and as_of != backfill.last:
+    # A backfill's last day is computed as a run's, so that it keeps what a refresh reuses.
+    building_on = backfill is not None and as_of != backfill.last
+    if building_on:
         pairs = backfill.pairs_up_to(as_of)
     else:
         pairs = reach.kept_pairs(as_of=as_of, refreshed=refreshed)
     compute_programs(as_of=as_of, pairs_table=pairs)
-    memo = backfill.influence if backfill else influence.StoredFacts(cfg, reuse=refreshed is not None)
+    memo = backfill.influence if building_on else influence.StoredFacts(cfg, reuse=refreshed is not None)
     compute_influence(as_of=as_of, cfg=cfg, memo=memo)
 
 

@@ -17,13 +17,16 @@ from metrics import backfill, services
 from metrics.families import influence
 from metrics.models import (
     AccountSnapshot,
+    AttributionModel,
     AttributionCredit,
     ChannelSnapshot,
     ContactSnapshot,
     InfluenceSummary,
     MetricsRun,
+    OpportunityFact,
     OutcomeComparison,
     OutcomeGroup,
+    ProgramReachState,
     ProgramSnapshot,
     SegmentSnapshot,
 )
@@ -112,8 +115,10 @@ def test_the_backfill_reads_each_opportunity_once_and_each_days_touches_once(mon
     monkeypatch.setattr(influence, "journey_credits",
                         lambda journey, cfg: attributed.append(journey.pk) or real(journey, cfg))
     backfill.compute_days(as_of=D, days=5)
-    # Pipeline basis: each of the three opportunities once (the revenue basis has no won deal).
-    assert sorted(attributed) == sorted(Opportunity.objects.values_list("pk", flat=True))
+    # Pipeline basis (the revenue basis has no won deal): on D−4 … D−1 each of the three
+    # opportunities once, when it enters W90; D, the last day, is computed as a run (and stores
+    # the facts a refresh reuses): all three again.
+    assert sorted(attributed) == sorted(list(Opportunity.objects.values_list("pk", flat=True)) * 2)
     assert Touchpoint.objects.count() == 3
     # Day by day, the same opportunity is attributed again every day.
     attributed.clear()
@@ -141,3 +146,18 @@ def test_each_backfill_day_refreshes_the_statistics_of_its_day_filter_and_the_la
         backfill.compute_days(as_of=D, days=3)
     analyzed = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("ANALYZE")]
     assert analyzed == ['ANALYZE metrics_accountsnapshot ("as_of", "account_id")'] * 2 + ["ANALYZE metrics_accountsnapshot"]
+
+
+def test_the_last_day_of_a_backfill_keeps_what_a_refresh_reuses_as_a_run_does() -> None:
+    acc = account(is_target=True)
+    webinar = program("Webinar", "webinar")
+    touch(acc, "webinar_attended", at(20), program=webinar)
+    opportunity(acc, "100.00", at(10))
+    backfill.compute_days(as_of=D, days=3)
+    # The opportunity's pipeline credit (the last day's run stored it) and the reach pairs of D.
+    assert list(OpportunityFact.objects.values_list("kind", "credit")) == [
+        ("pipeline", {model: {str(webinar.pk): 10_000} for model in AttributionModel.values})]
+    assert ProgramReachState.objects.get().as_of == D
+    OpportunityFact.objects.all().delete()
+    call_command("compute_metrics", "--as-of", D.isoformat(), stdout=StringIO(), stderr=StringIO())
+    assert OpportunityFact.objects.count() == 1  # one day: a run's
