@@ -149,7 +149,7 @@ def influence_rows(*, as_of: date, account_ids: Sequence[int], cfg: MetricSettin
 # --- Outcomes: quartiles, target vs non-target, engaged vs not, target vs control ---------------
 
 
-@dataclass
+@dataclass(slots=True)  # one per deal closed in the outcomes window: tens of thousands
 class ClosedOpportunity:
     id: int
     external_id: str
@@ -216,24 +216,25 @@ def _closed_opportunities(
         JOIN {table(Account)} a ON a.id = o.account_id
         LEFT JOIN minutes m ON m.id = o.id
     """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, p)
-        rows = cursor.fetchall()
     convert = connection.ops.convert_datetimefield_value if connection.vendor == "sqlite" else None
     result = []
-    for (pk, external_id, account_id, is_target, is_won, amount, created_at, closed_at, units, industry, employees,
-         stored) in rows:
-        if convert is not None:  # SQLite: text, 0/1 and REAL, as the ORM would read them
-            created_at, closed_at = (convert(v, None, connection) for v in (created_at, closed_at))
-            is_target, is_won, amount = bool(is_target), bool(is_won), Decimal(str(amount)).quantize(CENT)
-        result.append(ClosedOpportunity(
-            id=pk, external_id=external_id or "", account_id=account_id, is_target=is_target, is_won=is_won,
-            amount=amount, cycle_days=(closed_at.date() - created_at.date()).days,
-            # Exact millionths: ties in the quartile order never hang on float noise.
-            minutes_before=round(int(units) / UNITS, 6),
-            profile=profile(industry, employees), closed_at=closed_at, created_at=created_at, units=int(units),
-            stored=bool(stored),
-        ))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, p)
+        # A batch of raw rows at a time beside the deals built so far, not all of them twice.
+        while batch := cursor.fetchmany(5000):
+            for (pk, external_id, account_id, is_target, is_won, amount, created_at, closed_at, units, industry,
+                 employees, stored) in batch:
+                if convert is not None:  # SQLite: text, 0/1 and REAL, as the ORM would read them
+                    created_at, closed_at = (convert(v, None, connection) for v in (created_at, closed_at))
+                    is_target, is_won, amount = bool(is_target), bool(is_won), Decimal(str(amount)).quantize(CENT)
+                result.append(ClosedOpportunity(
+                    id=pk, external_id=external_id or "", account_id=account_id, is_target=is_target,
+                    is_won=is_won, amount=amount, cycle_days=(closed_at.date() - created_at.date()).days,
+                    # Exact millionths: ties in the quartile order never hang on float noise.
+                    minutes_before=round(int(units) / UNITS, 6),
+                    profile=profile(industry, employees), closed_at=closed_at, created_at=created_at,
+                    units=int(units), stored=bool(stored),
+                ))
     return result
 
 
