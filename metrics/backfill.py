@@ -53,9 +53,9 @@ class Backfill:
             cursor.execute(f"DROP TABLE IF EXISTS {PAIRS_TABLE}")
 
     def pairs_up_to(self, as_of: date) -> str:
-        """The temporary table of (program, account, touches, successes) over the program touches on or before
-        `as_of`, brought up to that day: the first day counts every touch up to it, each later
-        day adds the touches of the days since."""
+        """The temporary table of (program, account, touches, successes) over the program touches
+        on or before `as_of`, brought up to that day: the first day counts every touch up to it,
+        each later day adds the touches of the days since."""
         end = day_start(as_of + timedelta(days=1))
         with connection.cursor() as cursor:
             if self._pairs_through is None or end < self._pairs_through:
