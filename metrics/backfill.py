@@ -40,8 +40,8 @@ class Backfill:
     at the end. Days must come oldest first; an earlier day than the last starts the counts
     again."""
 
-    def __init__(self, *, first: date, last: date) -> None:
-        self.first, self.last = first, last
+    def __init__(self, *, last: date) -> None:
+        self.last = last  # computed as a run's day (metrics.services.compute_rollups)
         self.influence = InfluenceMemo()
         self._pairs_through: datetime | None = None
 
@@ -94,9 +94,8 @@ def compute_days(
         if on_day:
             on_day(as_of)
         return [compute_day(as_of=as_of, chunk_size=chunk_size, progress=progress)]
-    first = as_of - timedelta(days=days - 1)
     runs = []
-    with Backfill(first=first, last=as_of) as backfill:
+    with Backfill(last=as_of) as backfill:
         for day in iter_days(as_of=as_of, days=days):
             if on_day:
                 on_day(day)

@@ -158,12 +158,17 @@ class ClosedOpportunity:
     is_won: bool
     amount: Decimal
     cycle_days: int  # closed day − created day
-    minutes_before: float  # account's minutes on days (created day − 90) … (created day − 1)
+    units: int  # the account's minutes on days (created day − 90) … (created day − 1), in millionths
     profile: tuple[str, str] | None  # the account's (industry, size band), see profile()
     closed_at: datetime | None = None
     created_at: datetime | None = None
-    units: int = 0  # minutes_before in millionths
-    stored: bool = False  # minutes_before read from a stored OpportunityFact, not computed
+    stored: bool = False  # `units` read from a stored OpportunityFact, not computed
+
+    @property
+    def minutes_before(self) -> float:
+        """The pre-creation minutes, from the exact millionths: ties in the quartile order never
+        hang on float noise."""
+        return round(self.units / UNITS, 6)
 
 
 def _closed_opportunities(
@@ -230,10 +235,8 @@ def _closed_opportunities(
                 result.append(ClosedOpportunity(
                     id=pk, external_id=external_id or "", account_id=account_id, is_target=is_target,
                     is_won=is_won, amount=amount, cycle_days=(closed_at.date() - created_at.date()).days,
-                    # Exact millionths: ties in the quartile order never hang on float noise.
-                    minutes_before=round(int(units) / UNITS, 6),
-                    profile=profile(industry, employees), closed_at=closed_at, created_at=created_at,
-                    units=int(units), stored=bool(stored),
+                    units=int(units), profile=profile(industry, employees), closed_at=closed_at,
+                    created_at=created_at, stored=bool(stored),
                 ))
     return result
 
