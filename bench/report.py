@@ -269,7 +269,7 @@ def write_report(results: dict, path: Path, png: Path) -> None:
             lines.append(
                 f"| {int(s):,} | {r['backfill_days']} | {_fmt(r['backfill_seconds'])} | "
                 f"{_fmt(r['backfill_seconds'] / r['backfill_days'])} | {_fmt(r['backfill_baseline_seconds'])} | "
-                f"{ratio:.2f} ({_ok(ratio, TARGETS['backfill'])}) | {r['backfill_peak_rss_mb']:.0f} MB |"
+                f"{_ratio_cell(ratio, 'backfill')} | {r['backfill_peak_rss_mb']:.0f} MB |"
             )
     missing = [s for s in scales if s not in backfill_scales]
     if backfill_scales and missing:
